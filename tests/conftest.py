@@ -1,0 +1,25 @@
+"""Shared test fixtures: offline, CPU only, the read-only shared/ folder beside the repo."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TFGAN_REPLICA_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    """The read-only folder with real MNIST and the FID Inception weights."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not found: set TFGAN_REPLICA_SHARED to the shared/ folder")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def inception_weights_path(shared_dir):
+    return shared_dir / "weights" / "fid_inception_2015_12_05.pt"

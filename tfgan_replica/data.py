@@ -1,0 +1,263 @@
+"""Datasets as tf.data pipelines of float32 images in [-1, 1].
+
+    train = data.load_dataset("mnist", "train", batch_size=256, seed=0)
+
+Sources: the MNIST copy bundled with the package (MNIST's default, so that
+everything works offline), TensorFlow Datasets (SVHN's default), or local files
+given by path: a keras-layout `.npz`, a folder of IDX files (raw or .gz) or a
+folder of PNG images. Every source is checked before any work starts and a bad
+one raises `DatasetError` naming the file and the fix.
+"""
+
+import gzip
+import hashlib
+import os
+import socket
+import struct
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+DATASETS = {
+    # name: (image shape, tfds name)
+    "mnist": ((28, 28, 1), "mnist"),
+    "svhn": ((32, 32, 3), "svhn_cropped"),
+}
+BUNDLED_MNIST = Path(__file__).parent / "data_files" / "mnist.npz"
+BUNDLED_MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+OFFLINE_PROBE = ("storage.googleapis.com", 443)
+OFFLINE_PROBE_SECONDS = 5.0
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be loaded; the message says which file and what to do."""
+
+
+def image_shape(name):
+    """The (height, width, channels) of dataset `name`."""
+    return _spec(name)[0]
+
+
+def load_arrays(name, split="train", source=None):
+    """Loads a whole split as (uint8 images (N, H, W, C), int64 labels (N,)).
+
+    `source` is None (the dataset's default), "bundled", "tfds", or a path to a
+    keras-layout .npz, a folder of IDX files or a folder of PNG images. Labels
+    are -1 where the source has none (PNG folders).
+    """
+    shape, tfds_name = _spec(name)
+    if source is None:
+        source = "bundled" if name == "mnist" else "tfds"
+    if source == "bundled":
+        if name != "mnist":
+            raise DatasetError(f"only MNIST is bundled; load {name!r} with source='tfds' or a path")
+        images, labels = _load_npz(BUNDLED_MNIST, split, expected_sha256=BUNDLED_MNIST_SHA256)
+    elif source == "tfds":
+        images, labels = _load_tfds(tfds_name, split)
+    else:
+        images, labels = _load_path(Path(source), split)
+    return _check_images(images, labels, shape, name, source), labels
+
+
+def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=True, start_epoch=0):
+    """Turns uint8 images (N, H, W, C) into a batched, prefetched tf.data pipeline.
+
+    With `shuffle`, the stream is endless: epoch e is the permutation keyed by
+    (seed, e), so a run resumed at epoch e sees exactly the batches an
+    uninterrupted run would (pass `steps_per_epoch = len(images) // batch_size`
+    to `fit`). Without it, the images come once in their stored order.
+    """
+    if batch_size < 1:
+        raise DatasetError(f"batch_size must be at least 1, got {batch_size}")
+    if len(images) < batch_size and drop_remainder:
+        raise DatasetError(f"{len(images)} images cannot fill one batch of {batch_size}")
+    stored = tf.constant(images)
+    if shuffle:
+        count = tf.constant(len(images), tf.int64)
+
+        def epoch_batches(epoch):
+            key = tf.stack([tf.constant(seed, tf.int64), epoch])
+            order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)
+
+        batches = tf.data.Dataset.counter(start_epoch).flat_map(epoch_batches)
+    else:
+        indices = tf.data.Dataset.range(len(images))
+        batches = indices.batch(batch_size, drop_remainder=drop_remainder)
+    return batches.map(
+        lambda index: to_float(tf.gather(stored, index)), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def load_dataset(name, split="train", batch_size=256, source=None, shuffle=True, seed=0,
+                 drop_remainder=True, start_epoch=0):
+    """`load_arrays` then `make_dataset`: batches of float32 images in [-1, 1]."""
+    images, _ = load_arrays(name, split, source)
+    return make_dataset(images, batch_size, shuffle, seed, drop_remainder, start_epoch)
+
+
+def to_float(images):
+    """uint8 [0, 255] -> float32 [-1, 1], the range of the generators' tanh."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def _spec(name):
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    return DATASETS[name]
+
+
+def _check_images(images, labels, shape, name, source):
+    if images.dtype != np.uint8:
+        raise DatasetError(f"{source}: images must be uint8 in [0, 255], got {images.dtype}")
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[1:] != shape:
+        raise DatasetError(
+            f"{source}: images have shape {images.shape[1:]} but {name} needs {shape}; "
+            f"check that the file holds {name} images"
+        )
+    if len(labels) != len(images):
+        raise DatasetError(f"{source}: {len(images)} images but {len(labels)} labels")
+    if len(images) == 0:
+        raise DatasetError(f"{source}: the split holds no images")
+    return images
+
+
+def _load_npz(path, split, expected_sha256=None):
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file; give the path of a keras-layout .npz")
+    if expected_sha256 is not None:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != expected_sha256:
+            raise DatasetError(
+                f"{path}: sha256 {digest} does not match the bundled MNIST "
+                f"({expected_sha256}); reinstall the package or pass a local copy by path"
+            )
+    keys = (f"x_{split}", f"y_{split}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in keys if key not in archive.files]
+            if missing:
+                raise DatasetError(
+                    f"{path}: missing arrays {missing}; a keras-layout .npz holds "
+                    f"x_train, y_train, x_test, y_test"
+                )
+            return archive[keys[0]], archive[keys[1]].astype(np.int64)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        if isinstance(error, DatasetError):
+            raise
+        raise DatasetError(f"{path}: truncated or corrupt .npz ({error}); download it again") from error
+
+
+def _load_path(path, split):
+    if path.suffix == ".npz":
+        return _load_npz(path, split)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not found; give a .npz file, a folder of IDX files or of PNGs")
+    if list(path.glob("*idx*-ubyte*")):
+        return _load_idx_folder(path, split)
+    return _load_png_folder(path / split if (path / split).is_dir() else path)
+
+
+def _load_idx_folder(folder, split):
+    if split not in IDX_FILES:
+        raise DatasetError(f"IDX folders hold the 'train' and 't10k' (test) splits, not {split!r}")
+    images_name, labels_name = IDX_FILES[split]
+    images = _read_idx(_find(folder, images_name), ndim=3)
+    labels = _read_idx(_find(folder, labels_name), ndim=1).astype(np.int64)
+    return images, labels
+
+
+def _find(folder, stem):
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DatasetError(f"{folder}: missing {stem} (or {stem}.gz); put the IDX files of MNIST there")
+
+
+def _read_idx(path, ndim):
+    """Parses an IDX file: magic (0, 0, 0x08 uint8, ndim), big-endian sizes, raw bytes."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+    except (OSError, EOFError) as error:
+        raise DatasetError(f"{path}: truncated or corrupt gzip ({error}); download it again") from error
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
+        raise DatasetError(f"{path}: not a uint8 IDX file with {ndim} dimensions")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: truncated header; download it again")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(dims))
+    if len(raw) - header != expected:
+        raise DatasetError(
+            f"{path}: header promises {expected} bytes of data, file has {len(raw) - header}; "
+            f"the file is truncated or corrupt, download it again"
+        )
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+def _load_png_folder(folder):
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(folder.glob("*.png"))
+    if not files:
+        raise DatasetError(f"{folder}: no .png images found")
+    arrays = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
+                arrays.append(np.asarray(image.convert(mode)))
+        except (UnidentifiedImageError, OSError) as error:
+            raise DatasetError(f"{file}: unreadable PNG ({error}); remove or replace it") from error
+    shapes = {array.shape for array in arrays}
+    if len(shapes) > 1:
+        raise DatasetError(f"{folder}: images differ in shape {sorted(shapes)}; resize them to one size")
+    return np.stack(arrays), np.full(len(arrays), -1, np.int64)
+
+
+def _load_tfds(tfds_name, split):
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(tfds_name)
+    prepared = tf.io.gfile.exists(os.path.join(builder.data_dir, "dataset_info.json"))
+    if not prepared and not network_available():
+        raise DatasetError(
+            f"tfds dataset {tfds_name!r} is not downloaded and there is no network to fetch it; "
+            f"download it where there is a network (tfds build {tfds_name}) and copy "
+            f"~/tensorflow_datasets here, or pass a local .npz / folder with source=PATH"
+        )
+    builder.download_and_prepare()
+    dataset = builder.as_dataset(split=split, as_supervised=True, batch_size=-1)
+    images, labels = tfds.as_numpy(dataset)
+    return np.asarray(images), np.asarray(labels, np.int64)
+
+
+def network_available(address=OFFLINE_PROBE, seconds=OFFLINE_PROBE_SECONDS):
+    """True when a TCP connection to the tfds storage host opens within `seconds`.
+
+    Runs in a daemon thread so that a hanging DNS lookup cannot block the caller.
+    """
+    result = []
+
+    def probe():
+        try:
+            socket.create_connection(address, timeout=seconds).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return bool(result and result[0])

@@ -1,0 +1,75 @@
+"""Keras Sequential builders for every network of both reports, registered by name.
+
+    generator = networks.build_generator("dcgan_improved")
+    critic = networks.build_discriminator("mlp", spectral_norm=True)
+
+Generators map z (batch, latent_dim) to float32 images in [-1, 1]; discriminators
+always return float32 logits (batch, 1), so one builder serves BCE, hinge and
+Wasserstein critics (the losses apply any sigmoid).
+"""
+
+from tfgan_replica.networks import conv, improved, mlp, svhn, tutorial
+from tfgan_replica.networks.layers import DiscriminatorOptions, MinibatchStddev
+
+GENERATORS = {
+    "dcgan_tutorial": tutorial,
+    "dcgan_improved": improved,
+    "dcgan_svhn": svhn,
+    "mlp": mlp,
+}
+DISCRIMINATORS = {**GENERATORS, "conv": conv}
+# Discriminators without a spatial layout tied to their generator accept any image size.
+_ANY_SHAPE = ("mlp", "conv")
+
+
+def _lookup(registry, kind, name):
+    if name not in registry:
+        raise ValueError(f"unknown {kind} {name!r}; choose one of {sorted(registry)}")
+    return registry[name]
+
+
+def image_shape(name):
+    """The (height, width, channels) that generator `name` produces."""
+    return _lookup(GENERATORS, "generator", name).IMAGE_SHAPE
+
+
+def build_generator(name, latent_dim=100, image_shape=None):
+    """Builds generator `name`; `image_shape`, if given, must be the one it produces."""
+    module = _lookup(GENERATORS, "generator", name)
+    if image_shape is not None and tuple(image_shape) != module.IMAGE_SHAPE:
+        raise ValueError(
+            f"generator {name!r} produces {_describe(module.IMAGE_SHAPE)} images, not "
+            f"{_describe(image_shape)}; pick a generator built for that dataset "
+            f"(for example 'dcgan_svhn' for 32x32x3)"
+        )
+    return module.generator(latent_dim)
+
+
+def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_stddev=False):
+    """Builds discriminator `name` with optional spectral norm and minibatch stddev."""
+    module = _lookup(DISCRIMINATORS, "discriminator", name)
+    shape = tuple(image_shape) if image_shape is not None else module.IMAGE_SHAPE
+    if shape != module.IMAGE_SHAPE and name not in _ANY_SHAPE:
+        raise ValueError(
+            f"discriminator {name!r} takes {_describe(module.IMAGE_SHAPE)} images, not "
+            f"{_describe(shape)}; pick one built for that dataset, or 'mlp'/'conv' "
+            f"which take any size"
+        )
+    if len(shape) != 3 or (name == "conv" and (shape[0] % 4 or shape[1] % 4)):
+        raise ValueError(f"discriminator {name!r} cannot take images of shape {shape}")
+    options = DiscriminatorOptions(spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev)
+    return module.discriminator(options, shape)
+
+
+def _describe(shape):
+    return "x".join(str(d) for d in shape)
+
+
+__all__ = [
+    "GENERATORS",
+    "DISCRIMINATORS",
+    "MinibatchStddev",
+    "build_generator",
+    "build_discriminator",
+    "image_shape",
+]

@@ -1,0 +1,32 @@
+"""A small convolutional discriminator for report B's "DCGAN with hinge loss" row.
+
+Report B pairs its fixed MLP generator with a DCGAN-style critic: two strided
+4x4 convolutions with LeakyReLU(0.2) and no batch norm (spectral norm is meant
+to be the regularizer), then a linear output.
+"""
+
+import keras
+from keras import layers
+
+from tfgan_replica.networks.layers import logits
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def discriminator(options, image_shape=IMAGE_SHAPE):
+    """Conv(64, 4, s2) -> Conv(128, 4, s2), LeakyReLU(0.2), Flatten, logits."""
+    w = options.weighted
+    return keras.Sequential(
+        [
+            keras.Input(image_shape),
+            w(layers.Conv2D(64, 4, strides=2, padding="same")),
+            layers.LeakyReLU(0.2),
+            w(layers.Conv2D(128, 4, strides=2, padding="same")),
+            layers.LeakyReLU(0.2),
+            *options.stddev(),
+            layers.Flatten(),
+            w(layers.Dense(1)),
+            logits(),
+        ],
+        name="conv_discriminator",
+    )

@@ -1,0 +1,50 @@
+"""Report B's fixed MLP generator and its MLP discriminator (MNIST)."""
+
+import math
+
+import keras
+from keras import layers
+
+from tfgan_replica.networks.layers import images, logits
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def generator(latent_dim=100):
+    """z -> 256 -> 512 -> 1024 (LeakyReLU 0.2) -> 784 tanh -> 28x28x1. Fixed by report B."""
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            layers.Dense(256),
+            layers.LeakyReLU(0.2),
+            layers.Dense(512),
+            layers.LeakyReLU(0.2),
+            layers.Dense(1024),
+            layers.LeakyReLU(0.2),
+            layers.Dense(math.prod(IMAGE_SHAPE)),
+            images("tanh"),
+            layers.Reshape(IMAGE_SHAPE),
+        ],
+        name="mlp_generator",
+    )
+
+
+def discriminator(options, image_shape=IMAGE_SHAPE):
+    """Flatten -> 1024 -> 512 -> 256 (LeakyReLU 0.2) -> logits. Works on any image size."""
+    w = options.weighted
+    return keras.Sequential(
+        [
+            keras.Input(image_shape),
+            layers.Flatten(),
+            w(layers.Dense(1024)),
+            layers.LeakyReLU(0.2),
+            w(layers.Dense(512)),
+            layers.LeakyReLU(0.2),
+            w(layers.Dense(256)),
+            layers.LeakyReLU(0.2),
+            *options.stddev(),
+            w(layers.Dense(1)),
+            logits(),
+        ],
+        name="mlp_discriminator",
+    )
