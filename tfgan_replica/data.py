@@ -238,9 +238,12 @@ def _load_tfds(tfds_name, split):
             f"~/tensorflow_datasets here, or pass a local .npz / folder with source=PATH"
         )
     builder.download_and_prepare()
-    dataset = builder.as_dataset(split=split, as_supervised=True, batch_size=-1)
-    images, labels = tfds.as_numpy(dataset)
-    return np.asarray(images), np.asarray(labels, np.int64)
+    dataset = builder.as_dataset(split=split, as_supervised=True).batch(4096)
+    chunks = list(tfds.as_numpy(dataset))
+    if not chunks:
+        raise DatasetError(f"tfds dataset {tfds_name!r} has no examples in split {split!r}")
+    images, labels = (np.concatenate(parts) for parts in zip(*chunks))
+    return images, labels.astype(np.int64)
 
 
 def network_available(address=OFFLINE_PROBE, seconds=OFFLINE_PROBE_SECONDS):

@@ -1,0 +1,146 @@
+"""Every builder: output shape, hand-counted parameters, options and shape checks."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_replica import networks
+
+# Trainable parameters from each report's layer list. BatchNormalization trains 2
+# per channel (gamma, beta); a 5x5 Conv/ConvT from c_in to c_out has 25*c_in*c_out
+# weights (+ c_out biases where the report keeps them).
+GENERATOR_PARAMS = {
+    "dcgan_tutorial": (
+        100 * 7 * 7 * 256  # Dense, no bias
+        + 2 * 7 * 7 * 256  # BN
+        + 25 * 256 * 128 + 2 * 128  # ConvT 128, no bias, BN
+        + 25 * 128 * 64 + 2 * 64  # ConvT 64, no bias, BN
+        + 25 * 64 * 1  # ConvT 1, no bias
+    ),  # = 2,305,472 as the tutorial prints
+    "dcgan_improved": (
+        100 * 128 + 2 * 128  # Dense 128 no bias, BN
+        + 128 * 7 * 7 * 256 + 2 * 7 * 7 * 256  # Dense no bias, BN
+        + 25 * 256 * 128 + 2 * 128  # ConvT 128 no bias, BN
+        + (25 * 128 * 64 + 64) + 2 * 64  # ConvT 64, BN
+        + (25 * 64 * 1 + 1)  # ConvT 1
+    ),
+    "dcgan_svhn": (
+        (100 * 4 * 4 * 512 + 4 * 4 * 512) + 2 * 512  # Dense, BN on 512 channels
+        + 25 * 512 * 256 + 2 * 256  # ConvT 256 no bias, BN
+        + (25 * 256 * 128 + 128) + 2 * 128  # ConvT 128, BN
+        + (25 * 128 * 3 + 3)  # ConvT 3
+    ),
+    "mlp": (100 * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (1024 * 784 + 784),
+}
+DISCRIMINATOR_PARAMS = {
+    "dcgan_tutorial": (25 * 1 * 64 + 64) + (25 * 64 * 128 + 128) + (7 * 7 * 128 + 1),
+    "dcgan_improved": (
+        (25 * 1 * 128 + 128) + (25 * 128 * 64 + 64) + 2 * 64  # conv, conv + BN
+        + (7 * 7 * 64 * 128 + 128) + (128 + 1)  # Dense 128, Dense 1
+    ),
+    "dcgan_svhn": (
+        (25 * 3 * 64 + 64)
+        + (25 * 64 * 128 + 128) + 2 * 128
+        + (25 * 128 * 256 + 256) + 2 * 256
+        + (4 * 4 * 256 + 1)
+    ),
+    "mlp": (784 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 256 + 256) + (256 + 1),
+    "conv": (16 * 1 * 64 + 64) + (16 * 64 * 128 + 128) + (7 * 7 * 128 + 1),
+}
+
+
+def trainable_count(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+@pytest.mark.parametrize("name", sorted(GENERATOR_PARAMS))
+def test_generator_shape_range_and_parameters(name):
+    generator = networks.build_generator(name, latent_dim=100)
+    images = generator(tf.random.normal((3, 100)), training=False)
+    assert tuple(images.shape) == (3, *networks.image_shape(name))
+    assert images.dtype == tf.float32
+    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
+    assert trainable_count(generator) == GENERATOR_PARAMS[name]
+
+
+@pytest.mark.parametrize("name", sorted(DISCRIMINATOR_PARAMS))
+def test_discriminator_logits_and_parameters(name):
+    discriminator = networks.build_discriminator(name)
+    shape = discriminator.input_shape[1:]
+    logits = discriminator(tf.random.uniform((3, *shape), -1, 1), training=False)
+    assert tuple(logits.shape) == (3, 1)
+    assert trainable_count(discriminator) == DISCRIMINATOR_PARAMS[name]
+
+
+def test_spectral_norm_wraps_every_weighted_layer_and_adds_no_trainable_weights():
+    plain = networks.build_discriminator("dcgan_improved")
+    normed = networks.build_discriminator("dcgan_improved", spectral_norm=True)
+    weighted = [layer for layer in plain.layers if hasattr(layer, "kernel")]
+    wrapped = [layer for layer in normed.layers if isinstance(layer, tf.keras.layers.SpectralNormalization)]
+    assert len(wrapped) == len(weighted) == 4
+    assert trainable_count(normed) == trainable_count(plain)
+
+
+def test_spectral_norm_brings_largest_singular_value_to_one():
+    critic = networks.build_discriminator("mlp", spectral_norm=True)
+    wrapper = critic.layers[1]
+    wrapper.layer.kernel.assign(wrapper.layer.kernel * 5.0)
+    before = np.linalg.svd(wrapper.layer.kernel.numpy(), compute_uv=False)[0]
+    batch = tf.random.uniform((8, 28, 28, 1), -1, 1)
+    for _ in range(20):
+        critic(batch, training=True)
+    after = np.linalg.svd(wrapper.layer.kernel.numpy(), compute_uv=False)[0]
+    assert before > 3.0
+    assert after == pytest.approx(1.0, abs=0.02)
+
+
+def test_minibatch_stddev_closed_form():
+    # Two samples, two features on a 1x1 map: feature stds over the batch are
+    # std(0, 2) = 1 and std(2, 6) = 2, so the appended map holds their mean 1.5.
+    x = tf.constant([[[[0.0, 2.0]]], [[[2.0, 6.0]]]])
+    y = networks.MinibatchStddev()(x).numpy()
+    assert y.shape == (2, 1, 1, 3)
+    np.testing.assert_allclose(y[..., :2], x.numpy())
+    np.testing.assert_allclose(y[..., 2], 1.5, rtol=1e-6)
+
+
+def test_minibatch_stddev_is_zero_for_a_collapsed_batch_and_works_on_features():
+    x = tf.tile(tf.constant([[1.0, -3.0, 0.5]]), (4, 1))
+    y = networks.MinibatchStddev()(x).numpy()
+    assert y.shape == (4, 4)
+    np.testing.assert_allclose(y[:, 3], 0.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(DISCRIMINATOR_PARAMS))
+def test_minibatch_stddev_option_adds_one_channel_before_the_last_layers(name):
+    critic = networks.build_discriminator(name, minibatch_stddev=True)
+    assert any(isinstance(layer, networks.MinibatchStddev) for layer in critic.layers)
+    shape = critic.input_shape[1:]
+    assert tuple(critic(tf.zeros((2, *shape))).shape) == (2, 1)
+
+
+def test_mixed_precision_keeps_outputs_float32():
+    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        generator = networks.build_generator("dcgan_tutorial")
+        critic = networks.build_discriminator("dcgan_tutorial", spectral_norm=True)
+        images = generator(tf.random.normal((2, 100)))
+        assert images.dtype == tf.float32
+        assert critic(images).dtype == tf.float32
+    finally:
+        tf.keras.mixed_precision.set_global_policy("float32")
+
+
+def test_shape_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match="dcgan_svhn"):
+        networks.build_generator("dcgan_improved", image_shape=(32, 32, 3))
+    with pytest.raises(ValueError, match="takes 28x28x1 images, not 32x32x3"):
+        networks.build_discriminator("dcgan_improved", image_shape=(32, 32, 3))
+    assert networks.build_discriminator("mlp", image_shape=(32, 32, 3)).input_shape == (None, 32, 32, 3)
+
+
+def test_unknown_name_lists_the_choices():
+    with pytest.raises(ValueError, match="choose one of"):
+        networks.build_generator("stylegan")
+    with pytest.raises(ValueError, match="'conv'"):
+        networks.build_discriminator("resnet")
