@@ -1,0 +1,93 @@
+"""Adversarial losses and the WGAN-GP gradient penalty.
+
+Every function takes float32 logits (or critic scores) of shape (batch, 1) or
+(batch,) and returns the mean over the batch it is given. Under a
+`tf.distribute` strategy that batch is the per-replica batch; the caller turns
+these means into a share of the global-batch loss (see `gan.py`), so the same
+functions serve one device and many.
+"""
+
+import tensorflow as tf
+
+
+def _mean(values):
+    return tf.reduce_mean(tf.cast(values, tf.float32))
+
+
+def bce_d_loss(real_logits, fake_logits, real_target=0.9):
+    """Discriminator cross-entropy with one-sided label smoothing.
+
+    Reals are pulled towards `real_target` (0.9 smooths the target and keeps the
+    discriminator from becoming over-confident); fakes keep the hard target 0,
+    since smoothing fakes would reward the generator's mistakes.
+    """
+    real_logits = tf.cast(real_logits, tf.float32)
+    fake_logits = tf.cast(fake_logits, tf.float32)
+    real_loss = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.fill(tf.shape(real_logits), tf.cast(real_target, tf.float32)),
+        logits=real_logits)
+    fake_loss = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    return _mean(real_loss) + _mean(fake_loss)
+
+
+def bce_g_loss(fake_logits):
+    """Non-saturating generator loss, -log sigmoid(D(G(z))).
+
+    It has strong gradients exactly when the discriminator rejects the fakes,
+    unlike the minimax form log(1 - sigmoid(D(G(z)))).
+    """
+    return _mean(tf.nn.softplus(-tf.cast(fake_logits, tf.float32)))
+
+
+def hinge_d_loss(real_logits, fake_logits):
+    """Hinge loss: only scores inside the margin [-1, 1] produce gradients."""
+    return (_mean(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32)))
+            + _mean(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32))))
+
+
+def hinge_g_loss(fake_logits):
+    """Generator side of the hinge loss: raise the critic's score of fakes."""
+    return -_mean(fake_logits)
+
+
+def wasserstein_d_loss(real_scores, fake_scores):
+    """Critic loss; its negative is the Earth-Mover (Wasserstein-1) estimate."""
+    return _mean(fake_scores) - _mean(real_scores)
+
+
+def wasserstein_g_loss(fake_scores):
+    """Generator loss of WGAN: raise the critic's score of fakes."""
+    return -_mean(fake_scores)
+
+
+def gradient_penalty(critic, real, fake, epsilon=1e-12, rng=None):
+    """Two-sided penalty mean((||grad_x D(x_hat)|| - 1)^2) of Gulrajani et al.
+
+    `x_hat` interpolates each real/fake pair with its own uniform weight. The
+    norm is taken over all non-batch axes, in float32 whatever the critic's
+    compute dtype; `epsilon` keeps the square root differentiable where the
+    gradient vanishes. `rng`, a `tf.random.Generator`, makes the weights
+    reproducible.
+
+    The gradient of the summed scores is the per-sample gradient only when the
+    critic treats samples independently (no BatchNorm, no minibatch
+    statistics), which is why WGAN-GP critics avoid batch normalization.
+
+    Returns (penalty, per-sample gradient norms).
+    """
+    real = tf.cast(real, tf.float32)
+    fake = tf.cast(fake, tf.float32)
+    weight_shape = tf.concat(
+        [tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
+    uniform = rng.uniform if rng is not None else tf.random.uniform
+    alpha = uniform(weight_shape, dtype=tf.float32)
+    interpolates = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = tf.cast(critic(interpolates, training=True), tf.float32)
+    grads = tf.cast(tape.gradient(scores, interpolates), tf.float32)
+    reduce_axes = tf.range(1, tf.rank(grads))
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=reduce_axes) + epsilon)
+    penalty = tf.reduce_mean(tf.square(norms - 1.0))
+    return penalty, norms
