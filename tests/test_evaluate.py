@@ -1,0 +1,221 @@
+"""End to end: evaluate() and the CLI on real MNIST, the reference cache, the FID callback."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfgan_replica import data, export
+from tfgan_replica.metrics import FIDCallback, evaluate, reference
+
+N = 48  # small samples: FID values are biased, but real vs noise is unmistakable
+
+
+@pytest.fixture(scope="module")
+def cache_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TFGAN_REPLICA_CACHE", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    return data.load_arrays("mnist", "test")[0]
+
+
+@pytest.fixture(scope="module")
+def real_png_folder(tmp_path_factory, mnist_test):
+    """Real test digits not in the reference subset (which is the first N), saved as PNGs."""
+    folder = tmp_path_factory.mktemp("real_pngs")
+    for index, image in enumerate(mnist_test[5000:5000 + N]):
+        Image.fromarray(image[..., 0]).save(folder / f"{index:03d}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def noise_generator(tmp_path_factory):
+    """An exported untrained generator: tanh of a random projection, i.e. structured noise."""
+    generator = keras.Sequential([
+        keras.Input((8,)),
+        keras.layers.Dense(28 * 28, activation="tanh", kernel_initializer=keras.initializers.RandomNormal(0, 1)),
+        keras.layers.Reshape((28, 28, 1)),
+    ])
+    return export.export_generator(generator, tmp_path_factory.mktemp("export") / "generator", latent_dim=8)
+
+
+def _evaluate(source, weights, **kwargs):
+    return evaluate(source, num_samples=N, num_reference=N, inception_weights=weights,
+                    batch_size=16, progress=False, **kwargs)
+
+
+def test_real_images_score_far_better_than_noise(cache_root, inception_weights_path, real_png_folder,
+                                                 noise_generator):
+    real = _evaluate(str(real_png_folder), inception_weights_path)
+    noise = _evaluate(noise_generator, inception_weights_path)
+    assert 0 < real["fid"] * 5 < noise["fid"]
+    assert real["precision"] > 0.5 and noise["precision"] < 0.1
+    assert real["recall"] > 0.5 and noise["recall"] < 0.1
+    assert real["kid_mean"] < noise["kid_mean"] / 5
+    assert any("feature dimension" in note for note in real["warnings"])
+    provenance = real["provenance"]
+    assert provenance["num_generated"] == N and provenance["num_reference"] == N
+    assert provenance["source_kind"] == "png_folder" and noise["provenance"]["source_kind"] == "generator"
+    assert provenance["weights_sha1"] == "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
+    # The reference features were computed once and then served from the cache.
+    assert len(list((cache_root / "reference").glob("*.npz"))) == 1
+
+
+def test_course_mode_is_reported_beside_standard(cache_root, inception_weights_path, tmp_path, mnist_test):
+    floats = mnist_test[6000:6000 + N].astype(np.float32) / 127.5 - 1.0
+    floats += np.random.default_rng(0).normal(0, 0.2, floats.shape).astype(np.float32)
+    np.savez(tmp_path / "samples.npz", images=np.clip(floats, -1, 1))
+    scores = _evaluate(str(tmp_path / "samples.npz"), inception_weights_path, sample_mode="course")
+    assert set(scores["course"]) >= {"fid", "precision", "recall"}
+    assert scores["course"]["fid"] < scores["fid"]  # the clip removes the background speckle
+    assert "clip(x, 0, 1)" in scores["provenance"]["course_quantization"]
+    assert "(x + 1) * 127.5" in scores["provenance"]["quantization"]
+
+
+def test_cli_writes_json_with_provenance(cache_root, inception_weights_path, real_png_folder, tmp_path):
+    from absl import flags
+
+    from tfgan_replica import evaluate as cli
+
+    output = tmp_path / "scores.json"
+    flags.FLAGS([
+        "evaluate", f"--samples={real_png_folder}", "--num_samples=16", f"--num_reference={N}",
+        f"--inception_weights={inception_weights_path}", "--batch_size=16", f"--output={output}",
+    ])
+    try:
+        cli.main(["evaluate"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    scores = json.loads(output.read_text())
+    for key in ("fid", "precision", "recall", "density", "coverage", "kid_mean", "kid_std"):
+        assert np.isfinite(scores[key])
+    for key in ("weights_sha1", "resize", "quantization", "num_generated", "num_reference", "dataset",
+                "split", "k_precision_recall", "k_density_coverage", "dtypes", "versions", "time"):
+        assert key in scores["provenance"], key
+    assert scores["provenance"]["versions"]["tensorflow"] == tf.__version__
+
+
+@pytest.mark.parametrize("flags_given", [["--samples=a.npz", "--generator=g"], []])
+def test_cli_refuses_bad_source_flags_before_any_work(flags_given, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tfgan_replica.evaluate", *flags_given],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert "exactly one of --generator" in result.stderr
+
+
+def test_bad_inputs_fail_with_a_clear_message(tmp_path, mnist_test, real_png_folder):
+    np.savez(tmp_path / "few.npz", images=mnist_test[:5])
+    with pytest.raises(ValueError, match="fewer than num_samples"):
+        evaluate(str(tmp_path / "few.npz"), num_samples=10)
+    with pytest.raises(ValueError, match="not an exported generator"):
+        evaluate(str(tmp_path / "missing.npz"))
+    with pytest.raises(ValueError, match="svhn images"):
+        evaluate(str(tmp_path / "few.npz"), dataset="svhn", num_samples=5)
+    with pytest.raises(ValueError, match="already quantized"):
+        evaluate(str(real_png_folder), sample_mode="course")
+    np.savez(tmp_path / "range.npz", images=np.full((4, 28, 28, 1), 3.0, np.float32))
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        evaluate(str(tmp_path / "range.npz"), num_samples=4)
+
+
+# ----------------------------------------------------------------- reference cache
+
+
+class _CountingExtractor:
+    """Cheap stand-in features (pixel statistics), counting how often it is asked."""
+
+    def __init__(self, **settings):
+        self.settings = {"weights_sha1": "abc", "resize": "bilinear", **settings}
+        self.calls = 0
+
+    def __call__(self, images, progress=True):
+        self.calls += 1
+        flat = images.reshape(len(images), -1).astype(np.float32)
+        return np.stack([flat.mean(1), flat.std(1), (flat > 0).mean(1)], axis=1)
+
+
+def test_reference_cache_hits_only_with_identical_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFGAN_REPLICA_CACHE", str(tmp_path))
+    extractor = _CountingExtractor()
+    first = reference.reference_features(extractor, "mnist", "test", 30, progress=False)
+    again = reference.reference_features(extractor, "mnist", "test", 30, progress=False)
+    assert extractor.calls == 1
+    np.testing.assert_array_equal(first.features, again.features)
+    np.testing.assert_array_equal(first.statistics.sigma, again.statistics.sigma)
+
+    changed = [
+        (extractor, dict(split="train")),
+        (extractor, dict(num_reference=31)),
+        (extractor, dict(source=str(data.BUNDLED_MNIST))),
+        (_CountingExtractor(weights_sha1="def"), {}),
+        (_CountingExtractor(resize="nearest"), {}),
+    ]
+    for other, change in changed:
+        before = other.calls
+        arguments = {"dataset": "mnist", "split": "test", "num_reference": 30, **change}
+        reference.reference_features(other, progress=False, **arguments)
+        assert other.calls == before + 1, change or other.settings
+    before = extractor.calls
+    monkeypatch.setattr(reference, "REAL_QUANTIZATION", "some other pixel mapping")
+    reference.reference_features(extractor, "mnist", "test", 30, progress=False)
+    assert extractor.calls == before + 1
+    assert len(list((tmp_path / "reference").glob("*.npz"))) == 2 + len(changed)
+    assert not list((tmp_path / "reference").glob(".*"))  # no temporary files left
+
+
+# ----------------------------------------------------------------- training callback
+
+
+class _TinyGAN(keras.Model):
+    """Holds generators the way the package's GAN models do; trains nothing."""
+
+    def __init__(self, ema=True):
+        super().__init__()
+        self.latent_dim = 4
+        self.generator = "not callable: the EMA generator must be preferred" if ema else self._net()
+        self.ema_generator = self._net() if ema else None
+
+    @staticmethod
+    def _net():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(28 * 28, activation="tanh"),
+                                 keras.layers.Reshape((28, 28, 1))])
+
+    def train_step(self, batch):
+        return {"loss": 0.0}
+
+
+def test_fid_callback_logs_to_history_and_tensorboard(cache_root, inception_weights_path, tmp_path):
+    logdir = tmp_path / "logs"
+    callback = FIDCallback(every_epochs=2, num_samples=12, num_reference=12, logdir=logdir,
+                           inception_weights=inception_weights_path, batch_size=16)
+    model = _TinyGAN()
+    model.compile()
+    history = model.fit(np.zeros((4, 1), np.float32), epochs=2, batch_size=4, verbose=0,
+                        callbacks=[callback])
+    assert len(history.history["fid"]) == 1  # only epoch 2 is evaluated, epoch 1 is skipped
+    fid = history.history["fid"][0]
+    assert np.isfinite(fid) and fid > 0
+    events = [event for path in logdir.glob("events.*")
+              for event in tf.compat.v1.train.summary_iterator(str(path))]
+    logged = [(e.step, tf.make_ndarray(v.tensor)) for e in events for v in e.summary.value if v.tag == "fid"]
+    assert len(logged) == 1 and logged[0][0] == 1
+    assert float(logged[0][1]) == pytest.approx(fid, rel=1e-6)
+
+
+def test_fid_callback_uses_the_generator_without_ema(cache_root, inception_weights_path):
+    callback = FIDCallback(every_epochs=1, num_samples=12, num_reference=12,
+                           inception_weights=inception_weights_path, batch_size=16)
+    callback.set_model(_TinyGAN(ema=False))
+    logs = {}
+    callback.on_epoch_end(0, logs)
+    assert np.isfinite(logs["fid"]) and logs["fid"] > 0

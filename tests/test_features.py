@@ -1,0 +1,99 @@
+"""Preprocessing (quantization, channels, resize, scaling) and batched feature extraction."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_replica import data
+from tfgan_replica.metrics import features
+
+
+@pytest.fixture(scope="module")
+def extractor(tmp_path_factory, inception_weights_path):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TFGAN_REPLICA_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield features.FeatureExtractor(inception_weights_path, batch_size=10)
+
+
+def _bilinear_half_pixel(image, size):
+    """Reference bilinear upsampling with half-pixel centres, one channel, float64."""
+    def axis_weights(n_in):
+        src = np.clip((np.arange(size) + 0.5) * n_in / size - 0.5, 0, n_in - 1)
+        low = np.floor(src).astype(int)
+        high = np.minimum(low + 1, n_in - 1)
+        return low, high, src - low
+
+    y0, y1, wy = axis_weights(image.shape[0])
+    x0, x1, wx = axis_weights(image.shape[1])
+    top = image[y0][:, x0] * (1 - wx) + image[y0][:, x1] * wx
+    bottom = image[y1][:, x0] * (1 - wx) + image[y1][:, x1] * wx
+    return top * (1 - wy[:, None]) + bottom * wy[:, None]
+
+
+def test_standard_quantization_is_as_if_saved():
+    x = np.array([-1.0, -0.999, 0.0, 0.5, 1.0, 1.2, -3.0], np.float32).reshape(1, 7, 1, 1)
+    got = features.quantize(x).ravel()
+    np.testing.assert_array_equal(got, [0, 0, 128, 191, 255, 255, 0])
+    assert got.dtype == np.uint8
+
+
+def test_course_mode_blackens_negatives_and_is_opt_in():
+    x = np.array([-1.0, -0.2, 0.0, 0.5, 1.0], np.float32).reshape(1, 5, 1, 1)
+    np.testing.assert_array_equal(features.quantize(x, "course").ravel(), [0, 0, 0, 128, 255])
+    assert not np.array_equal(features.quantize(x), features.quantize(x, "course"))
+    with pytest.raises(ValueError, match="sample_mode"):
+        features.quantize(x, "pytorch")
+
+
+def test_uint8_passes_through_and_grayscale_gains_a_channel_axis():
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    quantized = features.quantize(images, "course")
+    assert quantized.shape == (3, 28, 28, 1)
+    np.testing.assert_array_equal(quantized[..., 0], images)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 8, 8, 2)), np.zeros((8, 8)), np.zeros((2, 8, 8, 1), np.int32)])
+def test_bad_image_arrays_are_refused(bad):
+    with pytest.raises(ValueError, match="images must be"):
+        features.quantize(bad)
+
+
+def test_network_input_repeats_gray_resizes_bilinearly_and_scales():
+    image = np.random.default_rng(1).integers(0, 256, (1, 28, 28, 1), dtype=np.uint8)
+    net_input = features.to_network_input(tf.constant(image)).numpy()
+    assert net_input.shape == (1, 299, 299, 3) and net_input.dtype == np.float32
+    np.testing.assert_array_equal(net_input[..., 0], net_input[..., 2])
+    expected = _bilinear_half_pixel(image[0, ..., 0].astype(np.float64), 299) / 127.5 - 1.0
+    np.testing.assert_allclose(net_input[0, ..., 1], expected, atol=1e-5)
+    assert -1.0 <= net_input.min() and net_input.max() <= 1.0
+
+
+def test_features_do_not_depend_on_batch_size(extractor):
+    mnist, _ = data.load_arrays("mnist", "test")
+    images = mnist[:20]
+    try:
+        extractor.batch_size = 50
+        with_50 = extractor(images, progress=False)
+        extractor.batch_size = 7
+        with_7 = extractor(images, progress=False)
+    finally:
+        extractor.batch_size = 10
+    assert with_50.shape == (20, 2048) and with_50.dtype == np.float32
+    np.testing.assert_allclose(with_7, with_50, rtol=1e-5, atol=1e-5)
+    assert np.linalg.norm(with_50[0] - with_50[1]) > 1.0  # different digits, different features
+
+
+def test_float_samples_score_as_their_saved_uint8(extractor):
+    rng = np.random.default_rng(2)
+    floats = np.tanh(rng.standard_normal((4, 28, 28, 1)) * 2).astype(np.float32)
+    from_floats = extractor(floats, progress=False)
+    from_uint8 = extractor(features.quantize(floats), progress=False)
+    np.testing.assert_array_equal(from_floats, from_uint8)
+    course = extractor(floats, sample_mode="course", progress=False)
+    assert np.abs(course - from_floats).max() > 1e-2
+
+
+def test_extractor_settings_name_the_protocol(extractor):
+    settings = extractor.settings
+    assert settings["weights_sha1"] == "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
+    assert "bilinear" in settings["resize"] and "antialias=False" in settings["resize"]

@@ -1,0 +1,1 @@
+"""Benchmarks: timings and memory of the package's costly parts, printed, not asserted."""

@@ -1,0 +1,102 @@
+"""One call from generated images to every score, written with its provenance.
+
+    scores = tfgan_replica.metrics.evaluate("runs/x/generator", dataset="mnist")
+    scores["fid"], scores["precision"], scores["provenance"]["weights_sha1"]
+"""
+
+import platform
+import time
+from datetime import datetime, timezone
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import tfgan_replica
+from tfgan_replica import data
+from tfgan_replica.metrics import kid, prdc, reference, samples
+from tfgan_replica.metrics.features import SAMPLE_MODES, FeatureExtractor, check_sample_mode
+from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
+
+K_PRECISION_RECALL = 3
+K_DENSITY_COVERAGE = 5
+KID_SUBSETS = 100
+KID_SUBSET_SIZE = 1000
+
+
+def score_features(fake_features, real):
+    """FID, precision/recall, density/coverage and KID of features against a reference."""
+    fake_stats = FeatureStatistics.from_features(fake_features)
+    scores = {"fid": frechet_distance(fake_stats, real.statistics)}
+    scores.update(prdc.prdc(real.features, fake_features, K_PRECISION_RECALL, K_DENSITY_COVERAGE))
+    scores.update(kid.kid(real.features, fake_features, KID_SUBSETS, KID_SUBSET_SIZE))
+    notes = [fake_stats.small_sample_warning("generated"),
+             real.statistics.small_sample_warning("reference")]
+    scores["warnings"] = [note for note in notes if note]
+    return scores
+
+
+def _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size):
+    check_sample_mode(sample_mode)
+    data.image_shape(dataset)
+    if num_samples < 2:
+        raise ValueError(f"num_samples must be at least 2 (10,000 is the convention), got {num_samples}")
+    if num_reference is not None and num_reference < 2:
+        raise ValueError(f"num_reference must be at least 2 or None (whole split), got {num_reference}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    kind = samples.describe_source(source)
+    if sample_mode == "course" and kind == "png_folder":
+        raise ValueError("sample_mode='course' re-quantizes float generator outputs; a PNG folder is "
+                         "already quantized: pass an exported generator or a float .npz")
+    return kind
+
+
+def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_reference=None,
+             inception_weights=None, batch_size=50, sample_mode="standard", seed=0,
+             reference_source=None, progress=True):
+    """Scores generated images against a real split; returns a dict with a `provenance` entry.
+
+    `source`: an exported generator folder, an .npz with key `images` (uint8, or float in
+    [-1, 1]), a folder of PNGs, or an image array. `num_reference=None` uses the whole
+    split. `sample_mode='course'` adds a `course` entry scored with report B's pixel mapping
+    clip(x, 0, 1) * 255, beside (never instead of) the standard scores.
+    """
+    kind = _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size)
+    started = time.time()
+    images = samples.load_samples(source, num_samples, seed)
+    expected_shape = data.image_shape(dataset)
+    if images.shape[1:] != expected_shape:
+        raise ValueError(f"generated images have shape {images.shape[1:]} but {dataset} images "
+                         f"are {expected_shape}; check --dataset")
+    if sample_mode == "course" and images.dtype == np.uint8:
+        raise ValueError("sample_mode='course' needs float samples in [-1, 1], got uint8 images")
+
+    extractor = FeatureExtractor.shared(inception_weights, batch_size)
+    real = reference.reference_features(extractor, dataset, split, num_reference,
+                                        reference_source, progress)
+    result = score_features(extractor(images, "standard", progress), real)
+    if sample_mode == "course":
+        result["course"] = score_features(extractor(images, "course", progress), real)
+    result["provenance"] = {
+        **real.settings,
+        "num_generated": len(images),
+        "num_reference": real.statistics.num,
+        "source": "array" if kind == "array" else str(source),
+        "source_kind": kind,
+        "seed": seed,
+        "quantization": SAMPLE_MODES["standard"][1],
+        "reference_quantization": reference.REAL_QUANTIZATION,
+        "sample_mode": sample_mode,
+        **({"course_quantization": SAMPLE_MODES["course"][1]} if sample_mode == "course" else {}),
+        "k_precision_recall": K_PRECISION_RECALL,
+        "k_density_coverage": K_DENSITY_COVERAGE,
+        "kid": {"kernel": "(x.y / d + 1)^3", "subsets": KID_SUBSETS, "subset_size": KID_SUBSET_SIZE},
+        "dtypes": {"features": "float32", "statistics": "float64", "distances": "float64"},
+        "versions": {"tfgan_replica": tfgan_replica.__version__, "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.time() - started, 1),
+    }
+    return result

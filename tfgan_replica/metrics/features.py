@@ -1,0 +1,110 @@
+"""Images -> FID Inception features, with the evaluation protocol's preprocessing.
+
+Generated images are first quantized to uint8 as if saved to PNG, so that scores of
+in-memory samples equal scores of the same samples written to disk. Then grayscale is
+repeated to 3 channels, images are resized bilinearly to 299x299 (no antialiasing) and
+scaled to [-1, 1], the input range of the network.
+"""
+
+import functools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_replica.metrics import inception
+
+SAMPLE_MODES = {
+    # name: (pixel value of a float image x in [-1, 1], description for provenance)
+    "standard": (lambda x: (x + 1.0) * 127.5, "uint8 = round((x + 1) * 127.5), clipped to [0, 255]"),
+    # A course's sample writer saved tanh outputs without rescaling: negatives became black.
+    "course": (lambda x: np.clip(x, 0.0, 1.0) * 255.0, "uint8 = round(clip(x, 0, 1) * 255)"),
+}
+RESIZE = "tf.image.resize bilinear 299x299, antialias=False"
+INPUT_SCALING = "x / 127.5 - 1"
+
+
+def check_sample_mode(sample_mode):
+    if sample_mode not in SAMPLE_MODES:
+        raise ValueError(f"sample_mode must be one of {sorted(SAMPLE_MODES)}, got {sample_mode!r}")
+
+
+def as_image_batch(images, name="images"):
+    """Checks and returns images as an (N, H, W, C) array with C in {1, 3}."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"{name} must be (N, H, W) or (N, H, W, 1|3), got shape {images.shape}")
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(f"{name} must be uint8 or float in [-1, 1], got dtype {images.dtype}")
+    return images
+
+
+def quantize(images, sample_mode="standard"):
+    """Float images in [-1, 1] -> uint8 as if saved; uint8 images pass through unchanged."""
+    check_sample_mode(sample_mode)
+    images = as_image_batch(images)
+    if images.dtype == np.uint8:
+        return images
+    pixels = SAMPLE_MODES[sample_mode][0](images.astype(np.float32))
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+def to_network_input(images_uint8):
+    """uint8 (N, H, W, 1|3) tensor -> float32 (N, 299, 299, 3) in [-1, 1]."""
+    images = tf.cast(images_uint8, tf.float32)
+    if images.shape[-1] == 1:
+        images = tf.repeat(images, 3, axis=-1)
+    size = (inception.INPUT_SIZE, inception.INPUT_SIZE)
+    images = tf.image.resize(images, size, method="bilinear", antialias=False)
+    return images / 127.5 - 1.0
+
+
+class FeatureExtractor:
+    """Computes 2048-d pool_3 features of image arrays, one fixed-size batch at a time.
+
+    The last batch is zero-padded to `batch_size`, so one traced graph serves every
+    call; features do not depend on the batch size (inference mode, no batch statistics).
+    """
+
+    def __init__(self, inception_weights=None, batch_size=50):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.model, self.weights_sha1 = inception.load_fid_inception(inception_weights)
+        self.batch_size = int(batch_size)
+        self._batch_features = tf.function(
+            lambda batch: self.model(to_network_input(batch), training=False), reduce_retracing=True
+        )
+
+    @classmethod
+    @functools.lru_cache(maxsize=2)
+    def shared(cls, inception_weights=None, batch_size=50):
+        """One extractor per (weights, batch size) per process: building one takes seconds."""
+        return cls(inception_weights, batch_size)
+
+    @property
+    def settings(self):
+        """Everything about the network and preprocessing that changes the features."""
+        return {
+            "network": "inception-2015-12-05 pool_3 (mixed10 pool branch: 3x3 max pool)",
+            "weights_sha1": self.weights_sha1,
+            "resize": RESIZE,
+            "input_scaling": INPUT_SCALING,
+            "feature_dtype": "float32",
+        }
+
+    def __call__(self, images, sample_mode="standard", progress=True):
+        """Features (N, 2048) float32 of uint8 images or of float images in [-1, 1]."""
+        images = quantize(images, sample_mode)
+        count = len(images)
+        bar = keras.utils.Progbar(count, unit_name="image") if progress else None
+        features = np.empty((count, inception.FEATURE_DIM), np.float32)
+        for start in range(0, count, self.batch_size):
+            batch = images[start:start + self.batch_size]
+            padded = np.zeros((self.batch_size, *images.shape[1:]), np.uint8)
+            padded[:len(batch)] = batch
+            features[start:start + len(batch)] = self._batch_features(tf.constant(padded))[:len(batch)]
+            if bar is not None:
+                bar.add(len(batch))
+        return features

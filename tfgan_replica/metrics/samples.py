@@ -1,0 +1,76 @@
+"""Generated images to evaluate, from an exported generator, an .npz or a PNG folder."""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_replica import export
+from tfgan_replica.metrics.features import as_image_batch
+
+_FLOAT_TOLERANCE = 1e-3
+
+
+def describe_source(source):
+    """'generator', 'npz', 'png_folder' or 'array'; raises before any work if unusable."""
+    if isinstance(source, np.ndarray):
+        return "array"
+    path = Path(source)
+    if path.is_dir() and (path / "saved_model.pb").is_file():
+        return "generator"
+    if path.is_file() and path.suffix == ".npz":
+        return "npz"
+    if path.is_dir() and any(path.glob("*.png")):
+        return "png_folder"
+    raise ValueError(
+        f"{source}: not an exported generator (folder with saved_model.pb), an .npz with key "
+        "'images', or a folder of .png files; export one with `python -m tfgan_replica.export`"
+    )
+
+
+def generate(generator_fn, latent_dim, num_samples, seed=0, batch_size=500):
+    """float32 images from `generator_fn(z)` for z ~ N(0, I) drawn with `seed`."""
+    z = np.random.default_rng(seed).standard_normal((num_samples, latent_dim)).astype(np.float32)
+    batches = [np.asarray(generator_fn(tf.constant(z[i:i + batch_size])), np.float32)
+               for i in range(0, num_samples, batch_size)]
+    return np.concatenate(batches)
+
+
+def _load_npz(path):
+    with np.load(path, allow_pickle=False) as archive:
+        if "images" not in archive.files:
+            raise ValueError(f"{path}: no array 'images' (found {archive.files}); save samples "
+                             "with np.savez(path, images=...)")
+        return archive["images"]
+
+
+def _load_png_folder(path):
+    from PIL import Image
+
+    files = sorted(Path(path).glob("*.png"))
+    return np.stack([np.asarray(Image.open(f)) for f in files])
+
+
+def load_samples(source, num_samples, seed=0, batch_size=500):
+    """The first `num_samples` images of `source`: float32 in [-1, 1] or uint8, NHWC."""
+    kind = describe_source(source)
+    if kind == "generator":
+        serve, latent_dim = export.load_generator(source)
+        images = generate(serve, latent_dim, num_samples, seed, batch_size)
+    elif kind == "npz":
+        images = _load_npz(source)
+    elif kind == "png_folder":
+        images = _load_png_folder(source)
+    else:
+        images = source
+    images = as_image_batch(images, name=str(source) if kind != "array" else "samples")
+    if len(images) < num_samples:
+        raise ValueError(f"{kind} source holds {len(images)} images, fewer than num_samples="
+                         f"{num_samples}; generate more or lower num_samples")
+    images = images[:num_samples]
+    if images.dtype != np.uint8:
+        low, high = float(images.min()), float(images.max())
+        if low < -1 - _FLOAT_TOLERANCE or high > 1 + _FLOAT_TOLERANCE:
+            raise ValueError(f"float samples must lie in [-1, 1] (tanh outputs), found [{low:.3g}, "
+                             f"{high:.3g}]; convert [0, 1] images with x * 2 - 1, or pass uint8")
+    return images
