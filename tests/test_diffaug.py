@@ -227,3 +227,20 @@ def test_unknown_batch_in_tf_function():
 def test_fresh_draws_every_eager_call(op):
     x = _images(n=4, channels=3)
     assert not np.array_equal(diffaug.augment(x, op).numpy(), diffaug.augment(x, op).numpy())
+
+
+@pytest.mark.parametrize("discriminator", ["conv", "mlp"])
+def test_short_training_with_color_translation_cutout(discriminator):
+    """The trainer's model applies the policy in both steps and still learns."""
+    from tfgan_replica import data, presets, trainer
+
+    preset = presets.get_preset("mlp_bce").replace(
+        discriminator=discriminator, diffaug="color,translation,cutout", batch_size=32)
+    model = trainer.build_model(preset)
+    assert model.augment.keywords["policy"] == "color,translation,cutout"
+    images = data.load_arrays("mnist", "test")[0][:256]
+    before = [w.numpy().copy() for w in model.generator.trainable_weights]
+    history = model.fit(data.make_dataset(images, 32), steps_per_epoch=6, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    moved = [not np.allclose(a, w.numpy()) for a, w in zip(before, model.generator.trainable_weights)]
+    assert all(moved)

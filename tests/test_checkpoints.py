@@ -1,0 +1,119 @@
+"""Checkpoints: kill -9 and resume equals an uninterrupted run; SIGTERM saves mid-epoch."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_replica import checkpoints, gan, networks, presets, trainer
+
+STEPS_PER_EPOCH = 150
+
+
+def _quiet(messages=None, **options):
+    print_fn = messages.append if messages is not None else (lambda *_: None)
+    return dict(verbose=0, print_fn=print_fn, **options)
+
+
+def _start_training(logdir, log_path):
+    """`python -m tfgan_replica.train` in a subprocess, long enough to be interrupted."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    with open(log_path, "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tfgan_replica.train", "--preset=quickstart", "--epochs=50",
+             f"--steps_per_epoch={STEPS_PER_EPOCH}", f"--logdir={logdir}"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def _wait_for_first_checkpoint(process, logdir, log_path, timeout=180):
+    deadline = time.monotonic() + timeout
+    while tf.train.latest_checkpoint(str(logdir / "checkpoints")) is None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no checkpoint appeared; training log:\n{log_path.read_text()}")
+        time.sleep(0.2)
+
+
+def _weights(checkpoint_path):
+    """All generator and discriminator weights stored in a checkpoint."""
+    generator, discriminator = networks.build_generator("mlp"), networks.build_discriminator("mlp")
+    tf.train.Checkpoint(generator=generator, discriminator=discriminator).restore(
+        checkpoint_path).expect_partial()
+    return generator.get_weights() + discriminator.get_weights()
+
+
+def _step_of(checkpoint_path):
+    return int(checkpoint_path.rsplit("-", 1)[1])
+
+
+def test_resume_after_kill_9_continues_like_an_uninterrupted_run(tmp_path):
+    logdir, log_path = tmp_path / "killed", tmp_path / "killed.log"
+    process = _start_training(logdir, log_path)
+    _wait_for_first_checkpoint(process, logdir, log_path)
+    time.sleep(1.0)  # into the next epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved_step = _step_of(tf.train.latest_checkpoint(str(logdir / "checkpoints")))
+    assert saved_step % STEPS_PER_EPOCH == 0
+    epochs = saved_step // STEPS_PER_EPOCH + 1
+
+    messages = []
+    resumed = trainer.train(logdir=logdir, resume=True, epochs=epochs, **_quiet(messages))
+    assert f"step {saved_step}" in messages[0]
+    assert resumed.step == saved_step + STEPS_PER_EPOCH and resumed.epoch == epochs
+
+    reference = trainer.train("quickstart", logdir=tmp_path / "reference", epochs=epochs,
+                              steps_per_epoch=STEPS_PER_EPOCH, **_quiet())
+    assert reference.step == resumed.step
+    for got, want in zip(_weights(resumed.checkpoint), _weights(reference.checkpoint)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_sigterm_saves_mid_epoch_and_resume_finishes_that_epoch(tmp_path):
+    logdir, log_path = tmp_path / "run", tmp_path / "run.log"
+    process = _start_training(logdir, log_path)
+    _wait_for_first_checkpoint(process, logdir, log_path)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 130, log_path.read_text()
+    log = log_path.read_text()
+    assert "interrupted at step" in log and "--resume" in log
+
+    latest = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
+    saved_step = _step_of(latest)
+    assert f"interrupted at step {saved_step}" in log
+    epochs = saved_step // STEPS_PER_EPOCH + 1
+    with pytest.raises(ValueError, match=r"other settings \['batch_size'\]"):
+        trainer.train(presets.get_preset("quickstart").replace(batch_size=32), logdir=logdir,
+                      resume=True, **_quiet())
+    resumed = trainer.train(presets.get_preset("quickstart").replace(epochs=epochs),
+                            logdir=logdir, resume=True, **_quiet())
+    assert resumed.step == epochs * STEPS_PER_EPOCH and resumed.epoch == epochs
+    assert sorted(p.name for p in (logdir / "samples").iterdir())[-1] == f"epoch_{epochs:04d}.png"
+
+
+def test_the_stream_resumed_at_a_step_is_the_uninterrupted_stream():
+    images = np.arange(10 * 2 * 2, dtype=np.uint8).reshape(10, 2, 2, 1)
+    full = list(trainer.stream_from_step(images, 3, seed=7, step=0).take(11).as_numpy_iterator())
+    for step in (1, 3, 5, 9):
+        later = list(trainer.stream_from_step(images, 3, seed=7, step=step).take(2).as_numpy_iterator())
+        np.testing.assert_array_equal(later, full[step:step + 2])
+    assert not np.array_equal(full[0], full[3])  # each data epoch has its own order
+
+
+def test_a_non_finite_state_is_never_saved(tmp_path):
+    model = gan.make_gan("bce", networks.build_generator("mlp"), networks.build_discriminator("mlp"))
+    model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    checkpointer = checkpoints.Checkpointer(model, tmp_path)
+    good = checkpointer.save()
+    weight = model.generator.trainable_variables[0]
+    weight.assign(weight * np.float32("nan"))
+    with pytest.raises(checkpoints.NonFiniteStateError, match=f"last good checkpoint is {good}"):
+        checkpointer.save()
+    assert checkpointer.latest == good

@@ -1,0 +1,86 @@
+"""The command-line tools: train (also from a flagfile), export, sample, and fast failures."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _run(module, *flags, cwd=None):
+    return subprocess.run([sys.executable, "-m", f"tfgan_replica.{module}", *flags],
+                          capture_output=True, text=True, env=ENV, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One tiny run through the CLI, configured by a flagfile."""
+    folder = tmp_path_factory.mktemp("cli")
+    flagfile = folder / "run.flags"
+    flagfile.write_text(f"--preset=mlp_bce\n--epochs=1\n--steps_per_epoch=4\n--logdir={folder / 'run'}\n")
+    completed = _run("train", f"--flagfile={flagfile}")
+    assert completed.returncode == 0, completed.stderr + completed.stdout
+    return folder / "run", completed.stdout
+
+
+def test_train_writes_a_complete_run_and_says_where(trained_run):
+    run_dir, stdout = trained_run
+    for part in ("config.json", "samples/epoch_0001.png", "checkpoints/checkpoint",
+                 "generator/saved_model.pb"):
+        assert (run_dir / part).exists(), part
+        assert part.split("/")[0] in stdout
+    assert "run directory: " + str(run_dir) in stdout
+    assert Image.open(run_dir / "samples" / "epoch_0001.png").size == (4 * 28, 4 * 28)
+
+
+def test_sample_writes_pngs_and_npz(trained_run, tmp_path):
+    generator = trained_run[0] / "generator"
+    completed = _run("sample", f"--generator={generator}", "--num=5", f"--output={tmp_path / 'png'}")
+    assert completed.returncode == 0, completed.stderr
+    files = sorted((tmp_path / "png").glob("*.png"))
+    assert len(files) == 5 and np.asarray(Image.open(files[0])).shape == (28, 28)
+
+    completed = _run("sample", f"--generator={generator}", "--num=5", "--seed=0",
+                     f"--output={tmp_path / 's.npz'}")
+    assert completed.returncode == 0, completed.stderr
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
+    np.testing.assert_array_equal(images[0, ..., 0], np.asarray(Image.open(files[0])))
+
+
+def test_export_from_the_checkpoint_matches_the_trainers_export(trained_run, tmp_path):
+    run_dir = trained_run[0]
+    completed = _run("export", f"--logdir={run_dir}", f"--output={tmp_path / 'again'}")
+    assert completed.returncode == 0, completed.stderr
+    for source in (run_dir / "generator", tmp_path / "again"):
+        assert _run("sample", f"--generator={source}", "--num=8",
+                    f"--output={tmp_path / source.name}.npz").returncode == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "generator.npz")["images"],
+                                  np.load(tmp_path / "again.npz")["images"])
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--preset=nope"], "unknown preset 'nope'; choose one of"),
+    (["--precision=fp8"], "value should be one of"),
+    (["--steps_per_epoch=0"], "steps_per_epoch must be >= 1"),
+    (["--resume"], "resume needs the logdir"),
+    (["--diffaug=zoom"], "zoom"),
+    (["--preset=dcgan_tutorial", "--batch_size=0"], "must be positive"),
+    (["stray"], "unexpected arguments"),
+])
+def test_impossible_flags_fail_fast_with_a_clear_message(tmp_path, flags, message):
+    completed = _run("train", *flags, cwd=tmp_path)
+    assert completed.returncode != 0
+    assert message in completed.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_sample_and_export_name_the_missing_input(tmp_path):
+    completed = _run("sample", f"--generator={tmp_path}", f"--output={tmp_path / 'x.npz'}")
+    assert completed.returncode != 0 and "not an exported generator" in completed.stderr
+    completed = _run("export", f"--logdir={tmp_path}")
+    assert completed.returncode != 0 and "no config.json" in completed.stderr

@@ -1,0 +1,84 @@
+"""Presets: the report rows they encode, and validation before any work."""
+
+import pytest
+
+from tfgan_replica import presets
+
+
+def test_every_registered_preset_is_valid_and_round_trips():
+    assert {"dcgan_tutorial", "dcgan_improved", "dcgan_svhn", "wgan_clip_mnist", "mlp_bce",
+            "quickstart"} <= set(presets.PRESETS)
+    for preset in presets.PRESETS.values():
+        assert presets.from_dict(preset.to_dict()) == preset
+        assert preset.note
+
+
+def test_report_settings():
+    tutorial = presets.get_preset("dcgan_tutorial")
+    assert (tutorial.batch_size, tutorial.epochs, tutorial.real_target) == (256, 50, 1.0)
+    assert tutorial.d_optimizer == tutorial.g_optimizer == presets.adam(1e-4)
+    improved = presets.get_preset("dcgan_improved")
+    assert (improved.real_target, improved.epochs) == (0.9, 200)
+    wgan = presets.get_preset("wgan_clip_mnist")
+    assert (wgan.family, wgan.clip_value, wgan.n_critic) == ("wgan_clip", 0.01, 5)
+    assert wgan.d_optimizer == presets.rmsprop(5e-5)
+    mlp = presets.get_preset("mlp_bce")
+    assert (mlp.generator, mlp.discriminator, mlp.batch_size, mlp.epochs) == ("mlp", "mlp", 64, 100)
+    assert (mlp.real_target, mlp.d_optimizer) == (1.0, presets.adam(2e-4))
+    assert presets.get_preset("dcgan_svhn").dataset == "svhn"
+
+
+def test_unknown_preset_lists_the_names():
+    with pytest.raises(ValueError, match="unknown preset 'nope'.*mlp_bce"):
+        presets.get_preset("nope")
+
+
+def test_replace_applies_and_validates():
+    preset = presets.get_preset("mlp_bce").replace(epochs=3, real_target=0.9)
+    assert (preset.epochs, preset.real_target) == (3, 0.9)
+    assert presets.get_preset("mlp_bce").epochs == 100  # the registry is untouched
+
+
+@pytest.mark.parametrize("overrides, problem", [
+    (dict(n_critic=0), "n_critic must be >= 1"),
+    (dict(real_target=0.0), r"real_target must be in \(0, 1\]"),
+    (dict(real_target=1.5), r"real_target must be in \(0, 1\]"),
+    (dict(family="wgan_clip", clip_value=0.01, gp_weight=10.0), "alternatives"),
+    (dict(family="wgan_clip"), "needs clip_value"),
+    (dict(family="wgan_gp", gp_weight=10.0, clip_value=0.01), "alternatives"),
+    (dict(family="hinge", real_target=0.9), "only to the 'bce' family"),
+    (dict(family="lsgan"), "unknown family 'lsgan'"),
+    (dict(dataset="svhn"), "generator 'mlp' draws .*28, 28, 1.* but 'svhn'"),
+    (dict(dataset="svhn", generator="dcgan_svhn", discriminator="dcgan_improved"),
+     "discriminator 'dcgan_improved' takes"),
+    (dict(generator="resnet"), "unknown generator 'resnet'"),
+    (dict(diffaug="color,zoom"), "diffaug: .*zoom"),
+    (dict(ema_decay=1.0), "ema_decay"),
+    (dict(batch_size=0), "must be positive"),
+    (dict(d_optimizer="adam"), "must be an OptimizerConfig"),
+    (dict(epoch=3), r"unknown preset field\(s\) \['epoch'\]"),
+])
+def test_invalid_combinations_fail_with_a_clear_message(overrides, problem):
+    with pytest.raises(ValueError, match=problem):
+        presets.get_preset("mlp_bce").replace(**overrides)
+
+
+def test_svhn_preset_accepts_its_own_networks_and_shape_free_discriminators():
+    svhn = presets.get_preset("dcgan_svhn")
+    assert svhn.replace(discriminator="conv").discriminator == "conv"
+    assert svhn.replace(discriminator="mlp").discriminator == "mlp"
+
+
+def test_optimizer_config_builds_and_validates():
+    assert presets.rmsprop(5e-5).build().__class__.__name__ == "RMSprop"
+    adam = presets.adam(2e-4, beta_1=0.5).build()
+    assert adam.beta_1 == 0.5
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+        presets.OptimizerConfig("sgd")
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        presets.adam(0.0)
+
+
+def test_register_refuses_a_duplicate_name():
+    with pytest.raises(ValueError, match="already registered"):
+        presets.register(presets.get_preset("mlp_bce"))

@@ -1,0 +1,146 @@
+"""Checkpoints of a whole GAN run: networks, optimizers, EMA, counters and random state.
+
+TF's `CheckpointManager` makes a save atomic: the tensors are written to a
+`<prefix>_temp` folder and renamed into place by the merge step, and only then is
+the `checkpoint` index file rewritten (through a temp file and a rename). A crash in
+the middle of a save therefore leaves the index pointing at the last complete
+checkpoint. `Checkpointer.save` also refuses to write non-finite weights, so a
+diverged run can never replace its last good state.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+SEED_STATE_SUFFIX = "seed_generator_state"
+
+
+class NonFiniteStateError(RuntimeError):
+    """Raised instead of saving weights that hold NaN or Inf."""
+
+
+def _seed_states(model):
+    """Keras keeps dropout/noise RNG state in variables that TF checkpoints do not track."""
+    seen, states = set(), []
+    for variable in model.variables:
+        if variable.path.endswith(SEED_STATE_SUFFIX) and id(variable) not in seen:
+            seen.add(id(variable))
+            states.append(variable)
+    return states
+
+
+def build_optimizers(model):
+    """Creates optimizer slots now, so a restore fills them instead of being deferred."""
+    for optimizer, network in ((model.d_optimizer, model.discriminator),
+                               (model.g_optimizer, model.generator)):
+        if not optimizer.built:
+            optimizer.build(network.trainable_variables)
+
+
+class Checkpointer:
+    """Saves and restores the complete state of a run under `directory`.
+
+    `step` counts train steps (critic iterations) and `epoch` completed epochs;
+    both are restored with everything else, so a resumed run continues counting.
+    """
+
+    def __init__(self, model, directory, max_to_keep=3):
+        self.model = model
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        parts = dict(
+            generator=model.generator,
+            discriminator=model.discriminator,
+            d_optimizer=model.d_optimizer,
+            g_optimizer=model.g_optimizer,
+            step=self.step,
+            epoch=self.epoch,
+            # The latent-noise generator, dropout seeds and the critic/generator phase.
+            noise_rng=model.noise_rng,
+            seed_states=_seed_states(model),
+            critic_updates=model.critic_updates,
+        )
+        if model.ema_generator is not None:
+            parts["ema_generator"] = model.ema_generator
+        self.checkpoint = tf.train.Checkpoint(**parts)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
+
+    @property
+    def latest(self):
+        """Path prefix of the newest complete checkpoint, or None."""
+        return self.manager.latest_checkpoint
+
+    def save(self):
+        """Writes a checkpoint and returns its path; never writes a non-finite state."""
+        bad = [v.path for v in self.model.trainable_variables
+               if not np.all(np.isfinite(keras.ops.convert_to_numpy(v)))]
+        if bad:
+            raise NonFiniteStateError(
+                f"not saving step {int(self.step)}: non-finite values in {bad[:3]}; "
+                f"the last good checkpoint is {self.latest}")
+        return self.manager.save(checkpoint_number=int(self.step))
+
+    def restore_latest(self):
+        """Restores the newest checkpoint (all of it must match); returns its path or None."""
+        path = self.latest
+        if path is not None:
+            build_optimizers(self.model)
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        return path
+
+
+def restore_generator(generator, path, ema=False):
+    """Loads only the (EMA) generator weights from a run checkpoint, e.g. for export."""
+    part = "ema_generator" if ema else "generator"
+    tf.train.Checkpoint(**{part: generator}).restore(path).expect_partial().assert_existing_objects_matched()
+    return generator
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Saves at every epoch end, and on SIGINT/SIGTERM after the current step, then stops.
+
+    A second signal while the first is being handled falls back to the default
+    behaviour (a second Ctrl-C interrupts immediately).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, checkpointer):
+        super().__init__()
+        self.checkpointer = checkpointer
+        self.received_signal = None
+        self._previous_handlers = {}
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        self.received_signal = signum
+        self._restore_handlers()
+
+    def _restore_handlers(self):
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.checkpointer.step.assign_add(1)
+        if self.received_signal is not None and not self.model.stop_training:
+            self.model.stop_training = True
+            self.checkpointer.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.received_signal is not None or self.model.stop_training:
+            return  # interrupted (already saved) or stopped by another callback
+        self.checkpointer.epoch.assign(epoch + 1)
+        self.checkpointer.save()
+
+    def on_train_end(self, logs=None):
+        self._restore_handlers()

@@ -1,0 +1,134 @@
+"""The exported generator: a SavedModel any TensorFlow program can load and sample.
+
+    export.export_generator(model, "runs/x/generator", latent_dim=100)
+    images = tf.saved_model.load("runs/x/generator").serve(z)  # float32 NHWC in [-1, 1]
+
+Command line, to export from a run's last checkpoint:
+    python -m tfgan_replica.export --logdir=runs/RUN [--output=PATH]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+ENDPOINT = "serve"
+
+
+def to_uint8(images):
+    """Float images in [-1, 1] -> uint8, as when saved to PNG: round((x + 1) * 127.5)."""
+    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def save_png(image, path):
+    """Writes one uint8 (H, W, C) image with C in {1, 3}."""
+    from PIL import Image
+
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
+
+
+def export_generator(model_or_generator, path, latent_dim=None):
+    """Writes a SavedModel whose `serve(z)` maps float32 (N, latent_dim) to float32 images.
+
+    Given a GAN, exports its EMA generator when it has one. Inference mode
+    (batch-norm statistics, no dropout) is baked in.
+    """
+    generator = model_or_generator
+    if isinstance(model_or_generator, keras.Model) and hasattr(model_or_generator, "generator"):
+        ema = model_or_generator.ema_generator
+        generator = ema if ema is not None else model_or_generator.generator
+    latent_dim = latent_dim or generator.input_shape[-1]
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint(
+        name=ENDPOINT,
+        fn=lambda z: tf.cast(generator(z, training=False), tf.float32),
+        input_signature=[tf.TensorSpec((None, latent_dim), tf.float32, name="z")],
+    )
+    verbosity = logging.get_verbosity()  # SavedModel writing logs a screenful of INFO lines
+    logging.set_verbosity(logging.WARNING)
+    try:
+        archive.write_out(str(path), verbose=False)
+    finally:
+        logging.set_verbosity(verbosity)
+    return str(path)
+
+
+def load_generator(path):
+    """Loads an exported generator; returns (serve function, latent_dim)."""
+    if not Path(path, "saved_model.pb").is_file():
+        raise FileNotFoundError(f"{path}: not an exported generator (no saved_model.pb); "
+                                f"create one with `python -m tfgan_replica.export --logdir=RUN`")
+    loaded = tf.saved_model.load(str(path))
+    signature = getattr(loaded, ENDPOINT).concrete_functions[0].structured_input_signature
+    # The closure keeps `loaded` alive: its variables die with it.
+    return (lambda z: getattr(loaded, ENDPOINT)(z)), int(signature[0][0].shape[-1])
+
+
+def generate_uint8(path, num, seed=0, batch_size=500):
+    """`num` quantized samples (uint8 NHWC) from an exported generator, z ~ N(0, I) keyed by `seed`."""
+    serve, latent_dim = load_generator(path)
+    z = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
+    return np.concatenate([to_uint8(serve(tf.constant(z[i:i + batch_size])))
+                           for i in range(0, num, batch_size)])
+
+
+def write_samples(generator_path, num, output, seed=0):
+    """Writes `num` samples as `output/sample_XXXXX.png`, or as `output` (.npz, key `images`)."""
+    if num < 1:
+        raise ValueError(f"num must be >= 1, got {num}")
+    output = Path(output)
+    images = generate_uint8(generator_path, num, seed)
+    if output.suffix == ".npz":
+        output.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(output, images=images)
+    else:
+        output.mkdir(parents=True, exist_ok=True)
+        for index, image in enumerate(images):
+            save_png(image, output / f"sample_{index:05d}.png")
+    return output
+
+
+def export_run(run_dir, output=None):
+    """Exports the (EMA) generator of `run_dir`'s newest checkpoint; returns the export path."""
+    from tfgan_replica import checkpoints, networks, presets
+
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no config.json; is it a training run directory?")
+    preset = presets.from_dict(json.loads(config_path.read_text())["preset"])
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if latest is None:
+        raise FileNotFoundError(f"{run_dir}/checkpoints: no checkpoint yet; train at least one epoch")
+    generator = networks.build_generator(preset.generator, preset.latent_dim)
+    checkpoints.restore_generator(generator, latest, ema=preset.ema_decay is not None)
+    return export_generator(generator, output or run_dir / "generator", preset.latent_dim)
+
+
+def main(argv):
+    import sys
+
+    from absl import app, flags
+
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags")
+    try:
+        path = export_run(flags.FLAGS.logdir, flags.FLAGS.output)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"export: {error}")
+    print(f"exported generator to {path}")
+
+
+if __name__ == "__main__":
+    from absl import app, flags
+
+    flags.DEFINE_string("logdir", None, "Run directory (holds config.json and checkpoints/).")
+    flags.DEFINE_string("output", None, "Where to write the SavedModel (default RUN/generator).")
+    flags.mark_flag_as_required("logdir")
+    app.run(main)

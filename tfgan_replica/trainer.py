@@ -1,0 +1,246 @@
+"""Train a preset with `model.fit`: precision, distribution, checkpoints, logs, export.
+
+    result = trainer.train("mlp_bce", epochs=2)
+    print(result.run_dir, result.export_path, result.metrics)
+
+Everything is validated before any work: the preset, the options, the data
+source and the network shapes. A run directory holds `config.json`,
+`tensorboard/`, `samples/epoch_XXXX.png`, `checkpoints/` and `generator/` (the
+exported SavedModel). `resume=True` continues the newest checkpoint of `logdir`
+with the same step count and the same data order as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tfgan_replica import callbacks, checkpoints, data, export, gan, networks, presets
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+DEFAULT_PRESET = "quickstart"
+
+
+class TrainingDiverged(RuntimeError):
+    """A metric became NaN/Inf; the message names the step and the last good checkpoint."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path
+    checkpoint: str | None
+    export_path: str | None
+    metrics: dict
+    step: int
+    epoch: int
+    interrupted: bool = False
+
+
+def make_strategy(name):
+    """A tf.distribute strategy by name; 'multi_worker' reads the cluster from TF_CONFIG."""
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {list(STRATEGIES)}")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def build_model(preset, jit_compile=False):
+    """Networks, GAN and optimizers of `preset`, compiled (call inside a strategy scope)."""
+    generator = networks.build_generator(preset.generator, preset.latent_dim)
+    discriminator = networks.build_discriminator(
+        preset.discriminator, image_shape=data.image_shape(preset.dataset),
+        spectral_norm=preset.spectral_norm, minibatch_stddev=preset.minibatch_stddev)
+    augment = None
+    if preset.diffaug:
+        from tfgan_replica import diffaug
+
+        augment = functools.partial(diffaug.augment, policy=preset.diffaug)
+    model = gan.make_gan(preset.family, generator, discriminator, augment=augment,
+                         noise_seed=preset.seed, **preset.gan_options())
+    model.compile(preset.d_optimizer.build(), preset.g_optimizer.build(), jit_compile=jit_compile)
+    return model
+
+
+def _saved_config(run_dir):
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"cannot resume: {path} does not exist; pass --logdir of an earlier run")
+    return json.loads(path.read_text())
+
+
+def _resolve_preset(preset, saved_config, run_dir, overrides):
+    """The preset to train: by name or value, or the one a resumed run was started with."""
+    if saved_config is not None:
+        saved = presets.from_dict(saved_config["preset"])
+        if preset is not None and getattr(preset, "name", preset) != saved.name:
+            raise ValueError(f"{run_dir} was trained with preset {saved.name!r}, not "
+                             f"{getattr(preset, 'name', preset)!r}; drop --preset to resume it")
+        if isinstance(preset, presets.Preset):  # a resumed run may only train longer
+            changed = [f for f, v in preset.to_dict().items()
+                       if f != "epochs" and v != saved.to_dict()[f]]
+            if changed:
+                raise ValueError(f"cannot resume {run_dir} with other settings {changed}; "
+                                 f"only epochs may change")
+            saved = saved.replace(epochs=preset.epochs)
+        if overrides.get("batch_size") not in (None, saved.batch_size):
+            raise ValueError(f"cannot resume {run_dir} with batch size {overrides['batch_size']}: "
+                             f"it was trained with {saved.batch_size}")
+        preset = saved
+    elif preset is None:
+        preset = DEFAULT_PRESET
+    if isinstance(preset, str):
+        preset = presets.get_preset(preset)
+    return preset.replace(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _check_options(precision, strategy, steps_per_epoch):
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
+    if steps_per_epoch is not None and steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+
+
+def _run_dir(logdir, preset_name, resume):
+    if logdir is None:
+        if resume:
+            raise ValueError("resume needs the logdir of the run to continue")
+        return Path("runs", f"{preset_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir = Path(logdir)
+    if not resume and (run_dir / "checkpoints").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it "
+                              f"or choose another --logdir")
+    return run_dir
+
+
+def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=False,
+          precision="float32", strategy="default", jit_compile=False, diffaug=None,
+          data_source=None, steps_per_epoch=None, log_every_n_steps=50, export_generator=True,
+          print_fn=print, verbose=None):
+    """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
+
+    Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
+    it saves a checkpoint after the current step and returns with `interrupted`.
+    `verbose` is Keras' (default: a progress bar on a terminal, one line per epoch
+    otherwise).
+    """
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    _check_options(precision, strategy, steps_per_epoch)
+    preset_name = getattr(preset, "name", preset) or DEFAULT_PRESET
+    run_dir = _run_dir(logdir, preset_name, resume)
+    saved_config = _saved_config(run_dir) if resume else None
+    preset = _resolve_preset(preset, saved_config, run_dir,
+                             dict(epochs=epochs, batch_size=batch_size, diffaug=diffaug))
+    if saved_config is not None:  # keep the data and epoch length of the run resumed
+        data_source = data_source or saved_config["data_source"]
+        steps_per_epoch = steps_per_epoch or saved_config["steps_per_epoch"]
+    images, _ = data.load_arrays(preset.dataset, "train", data_source)
+
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        distribution = make_strategy(strategy)
+        replicas = distribution.num_replicas_in_sync
+        if preset.batch_size % replicas:
+            raise ValueError(f"batch size {preset.batch_size} is not divisible by the "
+                             f"{replicas} replicas of strategy {strategy!r}; pick a multiple")
+        keras.utils.set_random_seed(preset.seed)
+        with distribution.scope():
+            model = build_model(preset, jit_compile)
+        return _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
+                    export_generator, print_fn, verbose,
+                    config=dict(preset=preset.to_dict(), precision=precision, strategy=strategy,
+                                replicas=replicas, jit_compile=jit_compile,
+                                data_source=data_source, steps_per_epoch=steps_per_epoch))
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
+         export_generator, print_fn, verbose, config):
+    batches_per_data_epoch = len(images) // preset.batch_size
+    if batches_per_data_epoch < 1:
+        raise ValueError(f"{len(images)} images cannot fill one batch of {preset.batch_size}")
+    steps_per_epoch = steps_per_epoch or batches_per_data_epoch
+    checkpointer = checkpoints.Checkpointer(model, run_dir / "checkpoints")
+    if resume:
+        if checkpointer.restore_latest() is None:
+            raise FileNotFoundError(f"cannot resume: no checkpoint in {run_dir / 'checkpoints'}")
+        print_fn(f"resuming {checkpointer.latest} at epoch {int(checkpointer.epoch)}, "
+                 f"step {int(checkpointer.step)}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    writer = callbacks.summary_writer(run_dir)
+    callbacks.write_config(run_dir, config, writer)
+
+    saver = checkpoints.CheckpointCallback(checkpointer)
+    nan_guard = callbacks.NanGuard(checkpointer)
+    grid = callbacks.SampleGrid(run_dir, writer, preset.latent_dim, seed=preset.seed)
+    callback_list = [  # the saver advances the step the others read, so it comes first
+        saver, nan_guard,
+        callbacks.MetricsLogger(writer, checkpointer.step, log_every_n_steps),
+        grid, keras.callbacks.ProgbarLogger(),  # so the summary prints after the bar
+        callbacks.EpochSummary(preset.epochs, checkpointer.step, grid, print_fn),
+    ]
+    metrics = {}
+    for epoch, end_epoch, steps in _segments(int(checkpointer.step), steps_per_epoch, preset.epochs):
+        stream = stream_from_step(images, preset.batch_size, preset.seed, int(checkpointer.step))
+        history = model.fit(stream, epochs=end_epoch, initial_epoch=epoch, steps_per_epoch=steps,
+                            callbacks=callback_list, verbose=verbose, shuffle=False)
+        metrics = {k: float(v[-1]) for k, v in history.history.items()} or metrics
+        if model.stop_training:
+            break
+
+    if nan_guard.message:
+        raise TrainingDiverged(nan_guard.message)
+    result = TrainResult(run_dir, checkpointer.latest, None, metrics, int(checkpointer.step),
+                         int(checkpointer.epoch), interrupted=saver.received_signal is not None)
+    if result.interrupted:
+        print_fn(f"interrupted at step {result.step}; saved {result.checkpoint}; continue with "
+                 f"--resume --logdir={run_dir}")
+        return result
+    if export_generator:
+        result.export_path = export.export_generator(model, run_dir / "generator", preset.latent_dim)
+    print_fn(f"run directory: {run_dir}\n  config: {run_dir / 'config.json'}"
+             f"\n  tensorboard: tensorboard --logdir={run_dir / 'tensorboard'}"
+             f"\n  samples: {grid.last_path}\n  checkpoint: {result.checkpoint}"
+             f"\n  generator: {result.export_path}")
+    return result
+
+
+def stream_from_step(images, batch_size, seed, step):
+    """The endless batch stream of a run, from its `step`-th batch on.
+
+    Data epochs are permutations keyed by (seed, epoch), so this is exactly what
+    an uninterrupted run would see next, whatever `steps_per_epoch` is.
+    """
+    data_epoch, offset = divmod(step, len(images) // batch_size)
+    return data.make_dataset(images, batch_size, seed=seed, start_epoch=data_epoch).skip(offset)
+
+
+def _segments(step, steps_per_epoch, epochs):
+    """`fit` calls (initial_epoch, epochs, steps_per_epoch) that reach `epochs` from `step`.
+
+    A checkpoint written on a signal lies inside an epoch: that epoch is first
+    finished with a shorter `fit`, so epoch boundaries stay where they were.
+    """
+    epoch, done = divmod(step, steps_per_epoch)
+    segments = []
+    if done and epoch < epochs:
+        segments.append((epoch, epoch + 1, steps_per_epoch - done))
+        epoch += 1
+    if epoch < epochs:
+        segments.append((epoch, epochs, steps_per_epoch))
+    return segments
