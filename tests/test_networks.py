@@ -144,3 +144,17 @@ def test_unknown_name_lists_the_choices():
         networks.build_generator("stylegan")
     with pytest.raises(ValueError, match="'conv'"):
         networks.build_discriminator("resnet")
+
+
+@pytest.mark.parametrize("name", ["mlp", "conv"])
+def test_report_b_networks_use_pytorch_default_initialization(name):
+    # PyTorch draws kernel and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    critic = networks.build_discriminator(name)
+    for layer in critic.layers:
+        if hasattr(layer, "kernel"):
+            kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+            bound = 1 / np.sqrt(np.prod(kernel.shape[:-1])) * (1 + 1e-6)  # float32 rounding
+            assert 0.9 * bound < np.abs(kernel).max() <= bound
+            assert np.abs(bias).max() <= bound
+            if bias.size >= 64:  # a Glorot kernel or a zero bias would fail one of these
+                assert np.abs(bias).max() > 0.5 * bound

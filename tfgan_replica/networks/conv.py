@@ -2,13 +2,14 @@
 
 Report B pairs its fixed MLP generator with a DCGAN-style critic: two strided
 4x4 convolutions with LeakyReLU(0.2) and no batch norm (spectral norm is meant
-to be the regularizer), then a linear output.
+to be the regularizer), then a linear output, with PyTorch's default
+initialization like the rest of report B (see `torch_init`).
 """
 
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import logits
+from tfgan_replica.networks.layers import logits, torch_init
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -16,16 +17,17 @@ IMAGE_SHAPE = (28, 28, 1)
 def discriminator(options, image_shape=IMAGE_SHAPE):
     """Conv(64, 4, s2) -> Conv(128, 4, s2), LeakyReLU(0.2), Flatten, logits."""
     w = options.weighted
+    flat_features = (image_shape[0] // 4) * (image_shape[1] // 4) * (128 + options.minibatch_stddev)
     return keras.Sequential(
         [
             keras.Input(image_shape),
-            w(layers.Conv2D(64, 4, strides=2, padding="same")),
+            w(layers.Conv2D(64, 4, strides=2, padding="same", **torch_init(16 * image_shape[-1]))),
             layers.LeakyReLU(0.2),
-            w(layers.Conv2D(128, 4, strides=2, padding="same")),
+            w(layers.Conv2D(128, 4, strides=2, padding="same", **torch_init(16 * 64))),
             layers.LeakyReLU(0.2),
             *options.stddev(),
             layers.Flatten(),
-            w(layers.Dense(1)),
+            w(layers.Dense(1, **torch_init(flat_features))),
             logits(),
         ],
         name="conv_discriminator",

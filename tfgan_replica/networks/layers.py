@@ -1,5 +1,7 @@
 """Layers and helpers shared by the discriminator builders."""
 
+import math
+
 import keras
 from keras import layers, ops
 
@@ -56,3 +58,17 @@ def logits():
 def images(activation="tanh"):
     """Final generator activation, in float32 whatever the global policy."""
     return layers.Activation(activation, dtype="float32", name="images")
+
+
+def torch_init(fan_in):
+    """PyTorch's default Linear/Conv2d initialization, U(+-1/sqrt(fan_in)) for kernel and bias.
+
+    Report B's networks were PyTorch modules; with Keras' Glorot/zero defaults
+    its MLP GAN collapses to a single image within an epoch under the report's
+    Adam(2e-4, default betas), while with PyTorch's initialization it learns.
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return {
+        "kernel_initializer": keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform"),
+        "bias_initializer": keras.initializers.RandomUniform(-bound, bound),
+    }

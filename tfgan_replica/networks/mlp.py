@@ -1,11 +1,14 @@
-"""Report B's fixed MLP generator and its MLP discriminator (MNIST)."""
+"""Report B's fixed MLP generator and its MLP discriminator (MNIST).
+
+Both keep PyTorch's default initialization, as in the report (see `torch_init`).
+"""
 
 import math
 
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import images, logits
+from tfgan_replica.networks.layers import images, logits, torch_init
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -15,13 +18,13 @@ def generator(latent_dim=100):
     return keras.Sequential(
         [
             keras.Input((latent_dim,)),
-            layers.Dense(256),
+            layers.Dense(256, **torch_init(latent_dim)),
             layers.LeakyReLU(0.2),
-            layers.Dense(512),
+            layers.Dense(512, **torch_init(256)),
             layers.LeakyReLU(0.2),
-            layers.Dense(1024),
+            layers.Dense(1024, **torch_init(512)),
             layers.LeakyReLU(0.2),
-            layers.Dense(math.prod(IMAGE_SHAPE)),
+            layers.Dense(math.prod(IMAGE_SHAPE), **torch_init(1024)),
             images("tanh"),
             layers.Reshape(IMAGE_SHAPE),
         ],
@@ -36,14 +39,14 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
         [
             keras.Input(image_shape),
             layers.Flatten(),
-            w(layers.Dense(1024)),
+            w(layers.Dense(1024, **torch_init(math.prod(image_shape)))),
             layers.LeakyReLU(0.2),
-            w(layers.Dense(512)),
+            w(layers.Dense(512, **torch_init(1024))),
             layers.LeakyReLU(0.2),
-            w(layers.Dense(256)),
+            w(layers.Dense(256, **torch_init(512))),
             layers.LeakyReLU(0.2),
             *options.stddev(),
-            w(layers.Dense(1)),
+            w(layers.Dense(1, **torch_init(256 + options.minibatch_stddev))),
             logits(),
         ],
         name="mlp_discriminator",
