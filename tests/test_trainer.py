@@ -20,11 +20,13 @@ def _mean_nn_distance(images_uint8, reference):
 
 
 def test_short_training_moves_samples_towards_real_digits(tmp_path):
-    """400 steps of the MLP GAN: samples get clearly closer to real digits and stay varied.
+    """One epoch of the MLP GAN: samples get clearly closer to real digits and stay varied.
 
     In these units the untrained generator (random speckle) scores ~27, and so
-    would one that is never updated; 400 good steps reach ~17, one collapsed
-    image ~33 (with no spread). Both failures miss the thresholds.
+    would one that is never updated; one good epoch reaches 12-15 with a pixel
+    spread of 27-31 across samples (real digits: ~46), one collapsed image has
+    no spread. With report B's PyTorch initialization the generator passes
+    through a low-diversity phase (spread ~11 after 400 steps), hence a whole epoch.
     """
     real, _ = data.load_arrays("mnist", "test")
     reference = real[:2000].reshape(2000, -1).astype(np.float32) / 127.5 - 1.0
@@ -32,14 +34,14 @@ def test_short_training_moves_samples_towards_real_digits(tmp_path):
 
     keras.utils.set_random_seed(preset.seed)
     untrained = export.export_generator(networks.build_generator("mlp"), tmp_path / "untrained")
-    result = trainer.train(preset, logdir=tmp_path / "run", steps_per_epoch=400, **_quiet())
+    result = trainer.train(preset, logdir=tmp_path / "run", **_quiet())
 
     before = _mean_nn_distance(export.generate_uint8(untrained, 256, seed=1), reference)
     samples = export.generate_uint8(result.export_path, 256, seed=1)
     after = _mean_nn_distance(samples, reference)
-    assert result.step == 400 and np.isfinite(list(result.metrics.values())).all()
+    assert result.step == 60000 // 64 and np.isfinite(list(result.metrics.values())).all()
     assert after < 0.75 * before, (before, after)
-    assert samples.astype(np.float32).std(axis=0).mean() > 30  # not one image 256 times
+    assert samples.astype(np.float32).std(axis=0).mean() > 20  # neither one image nor a few
 
 
 def test_run_directory_layout(tmp_path):

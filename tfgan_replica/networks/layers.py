@@ -63,9 +63,9 @@ def images(activation="tanh"):
 def torch_init(fan_in):
     """PyTorch's default Linear/Conv2d initialization, U(+-1/sqrt(fan_in)) for kernel and bias.
 
-    Report B's networks were PyTorch modules; with Keras' Glorot/zero defaults
-    its MLP GAN collapses to a single image within an epoch under the report's
-    Adam(2e-4, default betas), while with PyTorch's initialization it learns.
+    Report B's networks were PyTorch modules, so its numbers come from this
+    initialization, not from Keras' Glorot-uniform kernels and zero biases; a
+    GAN's early dynamics (and whether it collapses) depend on it.
     """
     bound = 1.0 / math.sqrt(fan_in)
     return {
