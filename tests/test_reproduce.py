@@ -1,0 +1,100 @@
+"""The reproduction on the smoke budget: train, evaluate, record, skip, report, notebook."""
+
+import json
+import os
+
+import pytest
+import tensorflow_datasets as tfds
+
+from conftest import REPO
+from tfgan_replica import data, reproduction
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, inception_weights_path):
+    """One report B row and the SVHN DCGAN (on tfds mock data), a few steps each."""
+    folder = tmp_path_factory.mktemp("reproduce")
+    printed = []
+    with pytest.MonkeyPatch.context() as patch, tfds.testing.mock_data(num_examples=300):
+        patch.setattr(data, "network_available", lambda: True)
+        reproduction.reproduce(["mlp_bce", "dcgan_svhn"], "smoke", folder / "results", folder / "runs",
+                               inception_weights=str(inception_weights_path), print_fn=printed.append)
+    return folder, printed
+
+
+def test_smoke_run_records_scores_with_provenance(smoke):
+    folder, _ = smoke
+    results = json.loads((folder / "results" / "results.json").read_text())
+    assert sorted(results["runs"]) == ["dcgan_svhn", "mlp_bce"]
+    run = results["runs"]["mlp_bce"]
+    assert run["budget"] == "smoke" and run["steps"] == reproduction.SMOKE_STEPS
+    scores = run["evaluation"]
+    assert scores["fid"] > 0 and 0 <= scores["precision"] <= 1
+    assert scores["provenance"]["num_generated"] == reproduction.SMOKE_SAMPLES
+    assert "fid" in scores["course"]  # report B's pixel mapping, beside the standard score
+    assert "course" not in results["runs"]["dcgan_svhn"]["evaluation"]
+    assert results["runs"]["dcgan_svhn"]["evaluation"]["provenance"]["dataset"] == "svhn"
+
+
+def test_smoke_run_keeps_curves_grids_and_writes_the_report(smoke):
+    folder, _ = smoke
+    results = folder / "results"
+    curves = json.loads((results / "curves" / "mlp_bce.json").read_text())
+    assert {"train/d_loss", "train/g_loss", "train/em_estimate"} <= set(curves)
+    assert [p.name for p in (results / "samples" / "mlp_bce").iterdir()] == ["epoch_0001.png"]
+    assert (results / "samples" / "real_mnist.png").is_file()
+    readme = (results / "README.md").read_text()
+    assert "| mlp_bce |" in readme and "66.74 / 0.21 / 0.18" in readme
+    assert "./run.sh reproduce --budget=smoke --presets=mlp_bce" in readme
+    assert {"losses.png", "samples.png"} <= {p.name for p in (results / "figures").iterdir()}
+
+
+def test_finished_presets_are_skipped_and_force_is_needed_to_retrain(smoke):
+    folder, _ = smoke
+    before = (folder / "results" / "results.json").read_text()
+    printed = []
+    reproduction.reproduce(["mlp_bce"], "smoke", folder / "results", folder / "runs", print_fn=printed.append)
+    assert any("finished under budget 'smoke', skipped" in line for line in printed)
+    assert (folder / "results" / "results.json").read_text() == before
+
+
+def test_svhn_offline_is_skipped_with_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setattr(data, "network_available", lambda: False)
+    printed = []
+    results = reproduction.reproduce(["dcgan_svhn"], "smoke", tmp_path / "results", tmp_path / "runs",
+                                     print_fn=printed.append)
+    assert results["runs"] == {}
+    assert any(line.startswith("dcgan_svhn: skipped:") and "not downloaded" in line for line in printed)
+
+
+def test_unknown_preset_or_budget_fails_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+        reproduction.reproduce(["nope"], "smoke", tmp_path / "results")
+    with pytest.raises(ValueError, match="unknown budget 'huge'"):
+        reproduction.reproduce(["mlp_bce"], "huge", tmp_path / "results")
+    assert not (tmp_path / "results").exists()
+
+
+def test_default_presets_cover_every_mnist_row_of_both_reports():
+    names = reproduction.default_presets()
+    for row in ("mlp_bce", "mlp_bce_sn", "mlp_hinge_sn", "mlp_conv_hinge_sn", "mlp_wgan_clip",
+                "mlp_wgan_gp", "mlp_diffaug_ct", "mlp_diffaug_safe", "mlp_mbstd", "dcgan_tutorial",
+                "dcgan_improved", "wgan_clip_mnist", "best_mlp", "best_dcgan"):
+        assert row in names
+    assert "dcgan_svhn" not in names and "quickstart" not in names
+
+
+def test_notebook_runs_on_the_smoke_results(smoke, monkeypatch):
+    import nbclient
+    import nbformat
+
+    folder, _ = smoke
+    notebook = nbformat.read(REPO / "notebooks" / "reproduce.ipynb", as_version=4)
+    monkeypatch.setenv("TFGAN_RESULTS_DIR", str(folder / "results"))
+    nbclient.NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = json.dumps([o.get("data", {}).get("text/markdown", "") for o in outputs])
+    assert "mlp_bce" in text and "dcgan_svhn" in text
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5  # 3 curves, 2 figures

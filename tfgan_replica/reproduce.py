@@ -1,0 +1,29 @@
+"""Re-run both reports: `./run.sh reproduce [--presets=a,b] [--budget=smoke|cpu|full]`.
+
+Trains and evaluates each preset, skips those already finished, and writes
+results/results.json, results/README.md and results/figures/.
+"""
+
+from absl import app, flags
+
+from tfgan_replica import reproduction
+
+flags.DEFINE_list("presets", None, "Presets to run (default: every MNIST preset of the reports and ours).")
+flags.DEFINE_enum("budget", "cpu", reproduction.BUDGETS,
+                  "smoke: a few steps each; cpu: shortened epochs; full: the reports' lengths.")
+flags.DEFINE_string("results_dir", "results", "Where results.json, the table and the figures go.")
+flags.DEFINE_string("runs_dir", "runs/reproduce", "Where the training runs go.")
+flags.DEFINE_bool("force", False, "Retrain presets that are already finished.")
+flags.DEFINE_string("inception_weights", None, "Path of fid_inception_2015_12_05.pt (else fetched with pip).")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    reproduction.reproduce(FLAGS.presets, FLAGS.budget, FLAGS.results_dir, FLAGS.runs_dir,
+                           FLAGS.force, FLAGS.inception_weights)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,172 @@
+"""Re-run the reports' experiments: train each preset, evaluate it, record and report.
+
+    reproduction.reproduce(["mlp_bce", "mlp_hinge_sn"], budget="cpu")
+
+Each finished preset is written to `results/results.json` at once (with its
+scores, their provenance, seed, epochs, wall time and machine), together with
+its scalar curves and a few sample grids, and the report is rebuilt. A rerun
+skips what is finished and resumes a preset whose training was interrupted, so
+the reproduction can continue across machines from the committed results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_replica import callbacks, data, export, metrics, presets, report, trainer
+
+BUDGETS = ("smoke", "cpu", "full")
+SMOKE_STEPS = 3
+SMOKE_SAMPLES = 128
+FULL_SAMPLES = 10_000
+SAMPLE_EPOCHS = (1, 5, 10, 50, 200)
+
+
+class DatasetUnavailable(RuntimeError):
+    """A preset's dataset cannot be loaded here (for example SVHN offline)."""
+
+
+def default_presets():
+    """Every MNIST preset that belongs to a report row or to our own best."""
+    return [name for name, preset in sorted(presets.PRESETS.items())
+            if preset.dataset == "mnist" and preset.report]
+
+
+def plan(preset, budget):
+    """(epochs, steps_per_epoch or None, num_samples) of `preset` under `budget`."""
+    if budget == "smoke":
+        return 1, SMOKE_STEPS, SMOKE_SAMPLES
+    epochs = (preset.cpu_epochs or preset.epochs) if budget == "cpu" else preset.epochs
+    return epochs, None, FULL_SAMPLES
+
+
+def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="runs/reproduce",
+              force=False, inception_weights=None, print_fn=print):
+    """Trains and evaluates each preset not yet finished under `budget`; returns results.json."""
+    names = list(preset_names or default_presets())
+    chosen = [presets.get_preset(name) for name in names]  # unknown names fail before any work
+    if budget not in BUDGETS:
+        raise ValueError(f"unknown budget {budget!r}; choose one of {list(BUDGETS)}")
+    results_dir = Path(results_dir)
+    results = report.load_results(results_dir)
+    for preset in chosen:
+        finished = results["runs"].get(preset.name)
+        if finished and finished["budget"] == budget and not force:
+            print_fn(f"{preset.name}: finished under budget {budget!r}, skipped (--force retrains)")
+            continue
+        try:
+            record = _run_preset(preset, budget, Path(runs_dir, budget, preset.name), results_dir,
+                                 force, inception_weights, print_fn)
+        except DatasetUnavailable as error:
+            print_fn(f"{preset.name}: skipped: {error}")
+            continue
+        results["runs"][preset.name] = record
+        _write_json(results_dir / "results.json", results)
+        print_fn(f"{preset.name}: FID {record['evaluation']['fid']:.2f}, report: "
+                 f"{report.write_report(results_dir)}")
+    return results
+
+
+def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, print_fn):
+    epochs, steps_per_epoch, num_samples = plan(preset, budget)
+    try:
+        data.load_arrays(preset.dataset, "test")
+    except data.DatasetError as error:
+        raise DatasetUnavailable(str(error)) from error
+    if force and run_dir.exists():
+        shutil.rmtree(run_dir)
+    resume = (run_dir / "checkpoints").is_dir()
+    started = time.time()
+    trained = trainer.train(preset.replace(epochs=epochs), logdir=run_dir, resume=resume,
+                            steps_per_epoch=steps_per_epoch, print_fn=print_fn,
+                            log_every_n_steps=1 if budget == "smoke" else 50)
+    if trained.interrupted:
+        raise KeyboardInterrupt(f"{preset.name} interrupted; rerun to resume it")
+    train_seconds = time.time() - started
+    _keep_curves(run_dir, results_dir, preset.name)
+    _keep_sample_grids(run_dir, results_dir, preset.name)
+    _keep_real_grid(results_dir, preset.dataset)
+
+    started = time.time()
+    # Report B's rows are also scored with its own sample writer's pixel mapping.
+    sample_mode = "course" if preset.name in report.PUBLISHED else "standard"
+    scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split="test",
+                              num_samples=num_samples,
+                              num_reference=None if budget != "smoke" else num_samples,
+                              inception_weights=inception_weights, sample_mode=sample_mode,
+                              seed=preset.seed)
+    return {
+        "preset": preset.to_dict(),
+        "budget": budget,
+        "run_dir": str(run_dir),
+        "epochs": epochs,
+        "steps": trained.step,
+        "seed": preset.seed,
+        "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}",
+        "train_seconds": round(train_seconds, 1),
+        "eval_seconds": round(time.time() - started, 1),
+        "final_metrics": trained.metrics,
+        "evaluation": scores,
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "cpus": os.cpu_count(), "tensorflow": tf.__version__},
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def read_scalars(tensorboard_dir):
+    """{tag: [[step, value], ...]} of every scalar written under `tensorboard_dir`."""
+    curves = {}
+    for path in sorted(Path(tensorboard_dir).glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "scalars":
+                    number = float(tf.make_ndarray(value.tensor))
+                    curves.setdefault(value.tag, []).append([int(event.step), number])
+    return {tag: sorted(points) for tag, points in curves.items()}
+
+
+def _keep_curves(run_dir, results_dir, name, max_points=400):
+    """Stores the run's scalar curves, thinned to at most `max_points` per tag."""
+    curves = read_scalars(run_dir / "tensorboard")
+    thinned = {tag: points[:: max(1, len(points) // max_points)] for tag, points in curves.items()}
+    _write_json(results_dir / "curves" / f"{name}.json", thinned)
+
+
+def _keep_sample_grids(run_dir, results_dir, name):
+    """Copies the grids of the report's epochs (1, 5, 10, 50, 200) and of the last epoch."""
+    grids = sorted((run_dir / "samples").glob("epoch_*.png"))
+    keep = [g for g in grids if int(g.stem.split("_")[1]) in SAMPLE_EPOCHS] + grids[-1:]
+    target = results_dir / "samples" / name
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for grid in keep:
+        shutil.copy(grid, target / grid.name)
+
+
+def _keep_real_grid(results_dir, dataset):
+    path = results_dir / "samples" / f"real_{dataset}.png"
+    if not path.exists():
+        images, _ = data.load_arrays(dataset, "test")
+        export.save_png(callbacks.image_grid(images[:16], rows=4), path)
+
+
+def _write_json(path, value):
+    """Writes atomically: a crash mid-write leaves the previous file intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(value, indent=1, sort_keys=True, default=_plain) + "\n")
+    os.replace(temporary, path)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else str(value)
