@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfgan_replica import export, gan, networks
+from tfgan_replica import export, gan, images, networks
 
 LOAD_WITHOUT_PACKAGE = textwrap.dedent("""
     import sys
@@ -54,7 +54,7 @@ def test_a_gan_with_ema_exports_the_ema_generator(tmp_path):
 
 
 def test_to_uint8_quantizes_as_a_saved_png():
-    pixels = export.to_uint8(np.array([-1.0, -0.999, 0.0, 0.999, 1.0, 1.5]))
+    pixels = images.to_uint8(np.array([-1.0, -0.999, 0.0, 0.999, 1.0, 1.5]))
     np.testing.assert_array_equal(pixels, [0, 0, 128, 255, 255, 255])
     assert pixels.dtype == np.uint8
 

@@ -1,7 +1,6 @@
 """The reproduction on the smoke budget: train, evaluate, record, skip, report, notebook."""
 
 import json
-import os
 
 import pytest
 import tensorflow_datasets as tfds

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_replica import checkpoints, data, export, networks, presets, trainer
+from tfgan_replica import checkpoints, data, export, images, networks, presets, trainer
 
 
 def _quiet(**options):
@@ -36,8 +36,8 @@ def test_short_training_moves_samples_towards_real_digits(tmp_path):
     untrained = export.export_generator(networks.build_generator("mlp"), tmp_path / "untrained")
     result = trainer.train(preset, logdir=tmp_path / "run", **_quiet())
 
-    before = _mean_nn_distance(export.generate_uint8(untrained, 256, seed=1), reference)
-    samples = export.generate_uint8(result.export_path, 256, seed=1)
+    before = _mean_nn_distance(images.to_uint8(export.sample(untrained, 256, seed=1)), reference)
+    samples = images.to_uint8(export.sample(result.export_path, 256, seed=1))
     after = _mean_nn_distance(samples, reference)
     assert result.step == 60000 // 64 and np.isfinite(list(result.metrics.values())).all()
     assert after < 0.75 * before, (before, after)
@@ -121,8 +121,8 @@ def test_the_ema_generator_is_checkpointed_and_exported(tmp_path):
     preset = presets.get_preset("quickstart").replace(ema_decay=0.9)
     result = trainer.train(preset, logdir=tmp_path, epochs=1, steps_per_epoch=3, **_quiet())
     again = export.export_run(tmp_path, tmp_path / "from_checkpoint")
-    np.testing.assert_array_equal(export.generate_uint8(result.export_path, 16),
-                                  export.generate_uint8(again, 16))
+    np.testing.assert_array_equal(images.to_uint8(export.sample(result.export_path, 16)),
+                                  images.to_uint8(export.sample(again, 16)))
 
 
 def test_wgan_clip_preset_keeps_the_critic_clipped(tmp_path):

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica.export import save_png, to_uint8
+from tfgan_replica.images import image_grid, save_png, to_uint8
 
 
 def _as_floats(logs):
@@ -33,16 +33,6 @@ def write_config(run_dir, config, writer):
     Path(run_dir, "config.json").write_text(text + "\n")
     with writer.as_default():
         tf.summary.text("config", f"```\n{text}\n```", step=0)
-
-
-def image_grid(images, rows):
-    """uint8 (N, H, W, C) -> one (rows*H, cols*W, C) image, filled row by row."""
-    count, height, width, channels = images.shape
-    cols = math.ceil(count / rows)
-    padded = np.zeros((rows * cols, height, width, channels), images.dtype)
-    padded[:count] = images
-    grid = padded.reshape(rows, cols, height, width, channels).swapaxes(1, 2)
-    return grid.reshape(rows * height, cols * width, channels)
 
 
 class MetricsLogger(keras.callbacks.Callback):

@@ -17,19 +17,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_replica.images import sample_generator, save_png, to_uint8
+
 ENDPOINT = "serve"
-
-
-def to_uint8(images):
-    """Float images in [-1, 1] -> uint8, as when saved to PNG: round((x + 1) * 127.5)."""
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def save_png(image, path):
-    """Writes one uint8 (H, W, C) image with C in {1, 3}."""
-    from PIL import Image
-
-    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
 
 
 def export_generator(model_or_generator, path, latent_dim=None):
@@ -70,12 +60,9 @@ def load_generator(path):
     return (lambda z: getattr(loaded, ENDPOINT)(z)), int(signature[0][0].shape[-1])
 
 
-def generate_uint8(path, num, seed=0, batch_size=500):
-    """`num` quantized samples (uint8 NHWC) from an exported generator, z ~ N(0, I) keyed by `seed`."""
-    serve, latent_dim = load_generator(path)
-    z = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-    return np.concatenate([to_uint8(serve(tf.constant(z[i:i + batch_size])))
-                           for i in range(0, num, batch_size)])
+def sample(path, num, seed=0, batch_size=500):
+    """`num` float32 images from an exported generator, z ~ N(0, I) keyed by `seed`."""
+    return sample_generator(*load_generator(path), num, seed, batch_size)
 
 
 def write_samples(generator_path, num, output, seed=0):
@@ -83,7 +70,7 @@ def write_samples(generator_path, num, output, seed=0):
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
     output = Path(output)
-    images = generate_uint8(generator_path, num, seed)
+    images = to_uint8(sample(generator_path, num, seed))
     if output.suffix == ".npz":
         output.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(output, images=images)

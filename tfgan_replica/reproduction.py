@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica import callbacks, data, export, metrics, presets, report, trainer
+from tfgan_replica import data, images, metrics, presets, report, trainer
 
 BUDGETS = ("smoke", "cpu", "full")
 SMOKE_STEPS = 3
@@ -156,8 +156,8 @@ def _keep_sample_grids(run_dir, results_dir, name):
 def _keep_real_grid(results_dir, dataset):
     path = results_dir / "samples" / f"real_{dataset}.png"
     if not path.exists():
-        images, _ = data.load_arrays(dataset, "test")
-        export.save_png(callbacks.image_grid(images[:16], rows=4), path)
+        real, _ = data.load_arrays(dataset, "test")
+        images.save_png(images.image_grid(real[:16], rows=4), path)
 
 
 def _write_json(path, value):

@@ -11,7 +11,8 @@ import keras
 import tensorflow as tf
 
 from tfgan_replica import data
-from tfgan_replica.metrics import reference, samples
+from tfgan_replica.images import sample_generator
+from tfgan_replica.metrics import reference
 from tfgan_replica.metrics.features import FeatureExtractor
 from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
 
@@ -61,7 +62,7 @@ class FIDCallback(keras.callbacks.Callback):
                 self._extractor, self.dataset, self.split, self.num_reference, progress=False
             ).statistics
         generator_fn, latent_dim = self._generator()
-        images = samples.generate(generator_fn, latent_dim, self.num_samples, self.seed)
+        images = sample_generator(generator_fn, latent_dim, self.num_samples, self.seed)
         features = self._extractor(images, progress=False)
         return frechet_distance(FeatureStatistics.from_features(features), self._reference_stats)
 

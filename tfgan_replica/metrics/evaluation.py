@@ -15,7 +15,8 @@ import tensorflow as tf
 import tfgan_replica
 from tfgan_replica import data
 from tfgan_replica.metrics import kid, prdc, reference, samples
-from tfgan_replica.metrics.features import SAMPLE_MODES, FeatureExtractor, check_sample_mode
+from tfgan_replica.images import SAMPLE_MODES, check_sample_mode
+from tfgan_replica.metrics.features import FeatureExtractor
 from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
 
 K_PRECISION_RECALL = 3

@@ -12,21 +12,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_replica.images import check_sample_mode, to_uint8
 from tfgan_replica.metrics import inception
 
-SAMPLE_MODES = {
-    # name: (pixel value of a float image x in [-1, 1], description for provenance)
-    "standard": (lambda x: (x + 1.0) * 127.5, "uint8 = round((x + 1) * 127.5), clipped to [0, 255]"),
-    # A course's sample writer saved tanh outputs without rescaling: negatives became black.
-    "course": (lambda x: np.clip(x, 0.0, 1.0) * 255.0, "uint8 = round(clip(x, 0, 1) * 255)"),
-}
 RESIZE = "tf.image.resize bilinear 299x299, antialias=False"
 INPUT_SCALING = "x / 127.5 - 1"
-
-
-def check_sample_mode(sample_mode):
-    if sample_mode not in SAMPLE_MODES:
-        raise ValueError(f"sample_mode must be one of {sorted(SAMPLE_MODES)}, got {sample_mode!r}")
 
 
 def as_image_batch(images, name="images"):
@@ -47,8 +37,7 @@ def quantize(images, sample_mode="standard"):
     images = as_image_batch(images)
     if images.dtype == np.uint8:
         return images
-    pixels = SAMPLE_MODES[sample_mode][0](images.astype(np.float32))
-    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+    return to_uint8(images, sample_mode)
 
 
 def to_network_input(images_uint8):

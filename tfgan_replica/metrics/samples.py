@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from tfgan_replica import export
 from tfgan_replica.metrics.features import as_image_batch
@@ -28,14 +27,6 @@ def describe_source(source):
     )
 
 
-def generate(generator_fn, latent_dim, num_samples, seed=0, batch_size=500):
-    """float32 images from `generator_fn(z)` for z ~ N(0, I) drawn with `seed`."""
-    z = np.random.default_rng(seed).standard_normal((num_samples, latent_dim)).astype(np.float32)
-    batches = [np.asarray(generator_fn(tf.constant(z[i:i + batch_size])), np.float32)
-               for i in range(0, num_samples, batch_size)]
-    return np.concatenate(batches)
-
-
 def _load_npz(path):
     with np.load(path, allow_pickle=False) as archive:
         if "images" not in archive.files:
@@ -55,8 +46,7 @@ def load_samples(source, num_samples, seed=0, batch_size=500):
     """The first `num_samples` images of `source`: float32 in [-1, 1] or uint8, NHWC."""
     kind = describe_source(source)
     if kind == "generator":
-        serve, latent_dim = export.load_generator(source)
-        images = generate(serve, latent_dim, num_samples, seed, batch_size)
+        images = export.sample(source, num_samples, seed, batch_size)
     elif kind == "npz":
         images = _load_npz(source)
     elif kind == "png_folder":
