@@ -219,3 +219,17 @@ def test_fid_callback_uses_the_generator_without_ema(cache_root, inception_weigh
     logs = {}
     callback.on_epoch_end(0, logs)
     assert np.isfinite(logs["fid"]) and logs["fid"] > 0
+
+
+def test_a_training_run_is_scored_through_its_newest_checkpoint(tmp_path):
+    from tfgan_replica import trainer
+    from tfgan_replica.metrics import samples
+
+    run = trainer.train("quickstart", logdir=tmp_path / "run", epochs=1, steps_per_epoch=2,
+                        verbose=0, print_fn=lambda *_: None)
+    assert samples.describe_source(run.run_dir) == "run"
+    from_run = samples.load_samples(run.run_dir, 8, seed=3)
+    from_export = samples.load_samples(run.export_path, 8, seed=3)
+    np.testing.assert_array_equal(from_run, from_export)
+    assert sorted(p.name for p in run.run_dir.iterdir()) == sorted(
+        ["config.json", "tensorboard", "samples", "checkpoints", "generator"])  # nothing added

@@ -13,7 +13,7 @@ from pathlib import Path
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("generator", None, "Exported generator folder (python -m tfgan_replica.export).")
+flags.DEFINE_string("generator", None, "Exported generator folder, or a training run folder (its newest checkpoint).")
 flags.DEFINE_string("samples", None, "An .npz with key 'images' (uint8, or float in [-1, 1]) or a PNG folder.")
 flags.DEFINE_enum("dataset", "mnist", ["mnist", "svhn"], "Reference dataset.")
 flags.DEFINE_string("split", "test", "Reference split.")

@@ -1,5 +1,6 @@
-"""Generated images to evaluate, from an exported generator, an .npz or a PNG folder."""
+"""Generated images to evaluate: an exported generator, a training run, an .npz or PNGs."""
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +18,15 @@ def describe_source(source):
     path = Path(source)
     if path.is_dir() and (path / "saved_model.pb").is_file():
         return "generator"
+    if path.is_dir() and (path / "config.json").is_file() and (path / "checkpoints").is_dir():
+        return "run"
     if path.is_file() and path.suffix == ".npz":
         return "npz"
     if path.is_dir() and any(path.glob("*.png")):
         return "png_folder"
     raise ValueError(
-        f"{source}: not an exported generator (folder with saved_model.pb), an .npz with key "
-        "'images', or a folder of .png files; export one with `python -m tfgan_replica.export`"
+        f"{source}: not an exported generator (folder with saved_model.pb), a training run "
+        "(config.json and checkpoints/), an .npz with key 'images', or a folder of .png files"
     )
 
 
@@ -47,6 +50,9 @@ def load_samples(source, num_samples, seed=0, batch_size=500):
     kind = describe_source(source)
     if kind == "generator":
         images = export.sample(source, num_samples, seed, batch_size)
+    elif kind == "run":  # the generator of its newest checkpoint, exported for the occasion
+        with tempfile.TemporaryDirectory() as folder:
+            images = export.sample(export.export_run(source, folder), num_samples, seed, batch_size)
     elif kind == "npz":
         images = _load_npz(source)
     elif kind == "png_folder":
