@@ -23,3 +23,12 @@ def shared_dir():
 @pytest.fixture(scope="session")
 def inception_weights_path(shared_dir):
     return shared_dir / "weights" / "fid_inception_2015_12_05.pt"
+
+
+@pytest.fixture(scope="module")
+def cache_root(tmp_path_factory):
+    """A fresh metrics cache per test module, so cached features never leak between tests."""
+    root = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TFGAN_REPLICA_CACHE", str(root))
+        yield root

@@ -17,14 +17,6 @@ N = 48  # small samples: FID values are biased, but real vs noise is unmistakabl
 
 
 @pytest.fixture(scope="module")
-def cache_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TFGAN_REPLICA_CACHE", str(root))
-        yield root
-
-
-@pytest.fixture(scope="module")
 def mnist_test():
     return data.load_arrays("mnist", "test")[0]
 

@@ -131,14 +131,6 @@ def numpy_fid_features(images, t, mixed10_pool="max"):
 
 
 @pytest.fixture(scope="module")
-def cache_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TFGAN_REPLICA_CACHE", str(root))
-        yield root
-
-
-@pytest.fixture(scope="module")
 def fid_model(cache_root, inception_weights_path):
     model, _ = inception.load_fid_inception(inception_weights_path)
     return model
