@@ -1,6 +1,7 @@
 """The reproduction on the smoke budget: train, evaluate, record, skip, report, notebook."""
 
 import json
+import shutil
 
 import pytest
 import tensorflow_datasets as tfds
@@ -55,6 +56,27 @@ def test_finished_presets_are_skipped_and_force_is_needed_to_retrain(smoke):
     reproduction.reproduce(["mlp_bce"], "smoke", folder / "results", folder / "runs", print_fn=printed.append)
     assert any("finished under budget 'smoke', skipped" in line for line in printed)
     assert (folder / "results" / "results.json").read_text() == before
+
+
+def test_a_result_of_an_earlier_preset_definition_is_retrained(smoke, tmp_path, monkeypatch):
+    folder, _ = smoke
+    shutil.copytree(folder / "results", tmp_path / "results")
+    results = tmp_path / "results" / "results.json"
+    recorded = json.loads(results.read_text())
+    recorded["runs"]["mlp_bce"]["preset"]["ema_decay"] = 0.5  # as if the preset had changed
+    results.write_text(json.dumps(recorded))
+    retrained = []
+
+    def run_preset(preset, budget, run_dir, results_dir, force, *rest):
+        retrained.append((preset.name, force))
+        return recorded["runs"]["mlp_bce"]
+
+    monkeypatch.setattr(reproduction, "_run_preset", run_preset)
+    printed = []
+    reproduction.reproduce(["mlp_bce"], "smoke", tmp_path / "results", tmp_path / "runs",
+                           print_fn=printed.append)
+    assert retrained == [("mlp_bce", True)]  # force: the old checkpoints are not resumed
+    assert any("preset changed since its recorded result" in line for line in printed)
 
 
 def test_svhn_offline_is_skipped_with_a_reason(tmp_path, monkeypatch):

@@ -60,12 +60,15 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
     results = report.load_results(results_dir)
     for preset in chosen:
         finished = results["runs"].get(preset.name)
-        if finished and finished["budget"] == budget and not force:
+        changed = bool(finished) and finished["preset"] != _as_json(preset.to_dict())
+        if finished and finished["budget"] == budget and not (force or changed):
             print_fn(f"{preset.name}: finished under budget {budget!r}, skipped (--force retrains)")
             continue
+        if changed:
+            print_fn(f"{preset.name}: the preset changed since its recorded result; retraining it")
         try:
             record = _run_preset(preset, budget, Path(runs_dir, budget, preset.name), results_dir,
-                                 force, inception_weights, print_fn)
+                                 force or changed, inception_weights, print_fn)
         except DatasetUnavailable as error:
             print_fn(f"{preset.name}: skipped: {error}")
             continue
@@ -120,6 +123,11 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
                     "cpus": os.cpu_count(), "tensorflow": tf.__version__},
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _as_json(value):
+    """`value` as it reads back from results.json (tuples become lists)."""
+    return json.loads(json.dumps(value))
 
 
 def read_scalars(tensorboard_dir):
