@@ -36,6 +36,19 @@ def test_smoke_run_records_scores_with_provenance(smoke):
     assert results["runs"]["dcgan_svhn"]["evaluation"]["provenance"]["dataset"] == "svhn"
 
 
+def test_smoke_run_scores_real_training_images_as_each_datasets_floor(smoke):
+    folder, _ = smoke
+    results = json.loads((folder / "results" / "results.json").read_text())
+    assert sorted(results["floors"]) == ["mnist", "svhn"]
+    floor = results["floors"]["mnist"]["evaluation"]
+    assert floor["provenance"]["num_generated"] == reproduction.SMOKE_SAMPLES
+    assert floor["provenance"]["split"] == "test"
+    # Real digits against real digits, beside a generator trained for 3 steps.
+    assert floor["fid"] < 0.5 * results["runs"]["mlp_bce"]["evaluation"]["fid"]
+    assert floor["precision"] > results["runs"]["mlp_bce"]["evaluation"]["precision"]
+    assert "| real mnist training images (the floor) |" in (folder / "results" / "README.md").read_text()
+
+
 def test_smoke_run_keeps_curves_grids_and_writes_the_report(smoke):
     folder, _ = smoke
     results = folder / "results"

@@ -24,7 +24,6 @@ PUBLISHED = {
     "mlp_conv_hinge_sn": {"fid": 60.53, "precision": 0.22, "recall": 0.17},
     "mlp_wgan_gp": {"fid": 41.43, "precision": 0.50, "recall": 0.24},
 }
-SCORES = ("fid", "precision", "recall", "density", "coverage", "kid_mean")
 PROTOCOL_NOTE = (
     "Our protocol: FID Inception (inception-2015-12-05, pool_3), generated images "
     "quantized to uint8 as saved, bilinear resize to 299x299, 10,000 generated against "
@@ -49,7 +48,8 @@ def load_curves(results_dir, preset):
 def write_report(results_dir):
     """Writes results/README.md and results/figures/*.png; returns the README path."""
     results_dir = Path(results_dir)
-    runs = load_results(results_dir)["runs"]
+    results = load_results(results_dir)
+    runs = results["runs"]
     figures = results_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn = [
@@ -60,7 +60,7 @@ def write_report(results_dir):
                      "critic gradient norm: clipping vs gradient penalty", figures / "critic_grad_norms.png"),
         _plot_samples(results_dir, runs, figures / "samples.png"),
     ]
-    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs), ""]
+    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, results.get("floors", {})), ""]
     lines += [f"![{path.stem}](figures/{path.name})" for path in drawn if path is not None]
     lines += ["", "Produced by:", "", "```", *sorted({run["command"] for run in runs.values()}), "```", ""]
     readme = results_dir / "README.md"
@@ -68,24 +68,28 @@ def write_report(results_dir):
     return readme
 
 
-def table_rows(runs):
-    """The results table as markdown lines, one row per preset."""
+def table_rows(runs, floors=None):
+    """The results table as markdown lines: one row per preset, then each dataset's real floor."""
     header = ("| preset | epochs | steps | FID | precision | recall | density | coverage | KID x1e3 "
               "| FID (course) | published FID / P / R | train min | eval min |")
     rows = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, run in sorted(runs.items()):
-        scores = run["evaluation"]
-        course = scores.get("course", {}).get("fid")
-        published = PUBLISHED.get(name)
+        course = run["evaluation"].get("course", {}).get("fid")
         rows.append(
-            f"| {name} | {run['epochs']} | {run['steps']} | {scores['fid']:.2f} "
-            f"| {scores['precision']:.3f} | {scores['recall']:.3f} | {scores['density']:.3f} "
-            f"| {scores['coverage']:.3f} | {1e3 * scores['kid_mean']:.2f} "
+            f"| {name} | {run['epochs']} | {run['steps']} | {_scores(run['evaluation'])} "
             f"| {'' if course is None else f'{course:.2f}'} "
-            f"| {_published(published)} | {run['train_seconds'] / 60:.1f} "
+            f"| {_published(PUBLISHED.get(name))} | {run['train_seconds'] / 60:.1f} "
             f"| {run['eval_seconds'] / 60:.1f} |"
         )
+    for dataset, floor in sorted((floors or {}).items()):
+        rows.append(f"| real {dataset} training images (the floor) | — | — "
+                    f"| {_scores(floor['evaluation'])} |  | — | — | {floor['eval_seconds'] / 60:.1f} |")
     return rows
+
+
+def _scores(scores):
+    return (f"{scores['fid']:.2f} | {scores['precision']:.3f} | {scores['recall']:.3f} "
+            f"| {scores['density']:.3f} | {scores['coverage']:.3f} | {1e3 * scores['kid_mean']:.2f}")
 
 
 def _published(numbers):

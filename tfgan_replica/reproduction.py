@@ -42,11 +42,16 @@ def default_presets():
 
 
 def plan(preset, budget):
-    """(epochs, steps_per_epoch or None, num_samples) of `preset` under `budget`."""
+    """(epochs, steps_per_epoch or None) of `preset` under `budget`."""
     if budget == "smoke":
-        return 1, SMOKE_STEPS, SMOKE_SAMPLES
-    epochs = (preset.cpu_epochs or preset.epochs) if budget == "cpu" else preset.epochs
-    return epochs, None, FULL_SAMPLES
+        return 1, SMOKE_STEPS
+    return (preset.cpu_epochs or preset.epochs) if budget == "cpu" else preset.epochs, None
+
+
+def evaluation_sizes(budget):
+    """(generated, reference) image counts: the protocol's 10,000 against the whole test
+    split, or a few on the smoke budget."""
+    return (SMOKE_SAMPLES, SMOKE_SAMPLES) if budget == "smoke" else (FULL_SAMPLES, None)
 
 
 def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="runs/reproduce",
@@ -72,15 +77,58 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
         except DatasetUnavailable as error:
             print_fn(f"{preset.name}: skipped: {error}")
             continue
+        results = report.load_results(results_dir)  # keep what others wrote meanwhile
         results["runs"][preset.name] = record
         _write_json(results_dir / "results.json", results)
         print_fn(f"{preset.name}: FID {record['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
-    return results
+    _score_floors(sorted({preset.dataset for preset in chosen}), budget, results_dir, force,
+                  inception_weights, print_fn)
+    return report.load_results(results_dir)
+
+
+def _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn):
+    """Scores each dataset's real floor once per budget (see `score_real_floor`)."""
+    for dataset in datasets:
+        floor = report.load_results(results_dir).get("floors", {}).get(dataset)
+        if floor and floor["budget"] == budget and not force:
+            continue
+        try:
+            floor = score_real_floor(dataset, budget, inception_weights)
+        except DatasetUnavailable as error:
+            print_fn(f"real {dataset} floor: skipped: {error}")
+            continue
+        results = report.load_results(results_dir)
+        results.setdefault("floors", {})[dataset] = floor
+        _write_json(results_dir / "results.json", results)
+        print_fn(f"real {dataset} training images: FID {floor['evaluation']['fid']:.2f}, report: "
+                 f"{report.write_report(results_dir)}")
+
+
+def score_real_floor(dataset, budget, inception_weights=None, seed=0):
+    """Real training images scored as if generated: what a perfect generator would score.
+
+    As many images as a preset generates, drawn without replacement from the
+    training split, against the same reference (the test split).
+    """
+    num_samples, num_reference = evaluation_sizes(budget)
+    try:
+        train_images, _ = data.load_arrays(dataset, "train")
+    except data.DatasetError as error:
+        raise DatasetUnavailable(str(error)) from error
+    chosen = np.random.default_rng(seed).choice(len(train_images), num_samples, replace=False)
+    started = time.time()
+    scores = metrics.evaluate(train_images[np.sort(chosen)], dataset=dataset, split="test",
+                              num_samples=num_samples, num_reference=num_reference,
+                              inception_weights=inception_weights, seed=seed, progress=False)
+    return {"budget": budget, "seed": seed, "source": f"{dataset} train split",
+            "eval_seconds": round(time.time() - started, 1), "evaluation": scores,
+            "command": f"./run.sh reproduce --budget={budget}"}
 
 
 def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, print_fn):
-    epochs, steps_per_epoch, num_samples = plan(preset, budget)
+    epochs, steps_per_epoch = plan(preset, budget)
+    num_samples, num_reference = evaluation_sizes(budget)
     try:
         data.load_arrays(preset.dataset, "test")
     except data.DatasetError as error:
@@ -104,7 +152,7 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
     sample_mode = "course" if preset.name in report.PUBLISHED else "standard"
     scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split="test",
                               num_samples=num_samples,
-                              num_reference=None if budget != "smoke" else num_samples,
+                              num_reference=num_reference,
                               inception_weights=inception_weights, sample_mode=sample_mode,
                               seed=preset.seed)
     return {
