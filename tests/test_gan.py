@@ -129,10 +129,29 @@ def test_ema_is_decayed_average_of_generator_weights():
     for ema_weight, weight, old_value in zip(ema.weights, generator.weights, old):
         if weight.trainable:
             expected = decay * old_value + (1 - decay) * weight.numpy()
-        else:  # batch-norm statistics are copied, not averaged
-            expected = weight.numpy()
-        np.testing.assert_allclose(ema_weight.numpy(), expected, rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(ema_weight.numpy(), expected, rtol=1e-6, atol=1e-7)
     assert not np.allclose(ema.get_weights()[0], generator.get_weights()[0])
+
+
+def test_ema_batch_norm_statistics_are_those_of_the_averaged_weights():
+    """Copying the live generator's statistics would not fit the averaged weights."""
+    generator = keras.Sequential([
+        keras.Input((LATENT,)), keras.layers.Dense(3, use_bias=False),
+        keras.layers.BatchNormalization(momentum=0.5), keras.layers.Dense(64),
+        keras.layers.Reshape(SHAPE)])
+    model = build("bce", ema_decay=0.75, generator=generator)
+    ema = model.ema_generator
+    ema_kernel, live_kernel = ema.weights[0].numpy(), generator.weights[0].numpy()
+    noise = tf.random.normal((16, LATENT), seed=1)
+    model.update_ema(noise)
+    kernel = 0.75 * ema_kernel + 0.25 * live_kernel
+    np.testing.assert_allclose(ema.weights[0].numpy(), kernel, rtol=1e-6)
+    activations = noise.numpy() @ kernel  # what the batch norm sees under the averaged weights
+    batch_norm = ema.layers[1]
+    np.testing.assert_allclose(batch_norm.moving_mean.numpy(), 0.5 * activations.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(batch_norm.moving_variance.numpy(), 0.5 + 0.5 * activations.var(0),
+                               rtol=1e-5)
+    assert not ema.trainable_weights  # no optimizer may reach it
 
 
 def test_generate_uses_ema_generator_and_sample_is_seeded():

@@ -51,7 +51,9 @@ class GAN(keras.Model):
         without labels set None).
       n_critic: critic updates per generator update (see module docstring).
       ema_decay: if set, `ema_generator` tracks an exponential moving average
-        of the generator weights, updated after each generator step.
+        of the generator weights, updated after each generator step. Its
+        batch-norm statistics are its own: estimated on the step's noise with
+        the averaged weights (the live generator's statistics do not fit them).
       augment: optional differentiable `images -> images` applied to every
         image the discriminator sees during training (DiffAugment).
       noise_seed: seed of the noise generator, for reproducible runs.
@@ -102,6 +104,10 @@ class GAN(keras.Model):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
+            self._ema_batch_norms = [layer for layer in self.ema_generator.layers
+                                     if isinstance(layer, keras.layers.BatchNormalization)]
+            for layer in self._ema_batch_norms:  # trainable: they update their statistics
+                layer.trainable = True
         # Counts critic steps (skipped float16 overflow steps included) so that
         # generator updates keep their phase across epochs and restores.
         self.critic_updates = self.add_weight(
@@ -245,20 +251,17 @@ class GAN(keras.Model):
         if self.loss_scaled:
             self.trackers["g_loss_scale"].update_state(self._loss_scale(self.g_optimizer))
         if self.ema_generator is not None:
-            self.update_ema()
+            self.update_ema(noise)
 
-    def update_ema(self):
-        """ema <- decay * ema + (1 - decay) * weights; buffers are copied."""
+    def update_ema(self, noise):
+        """ema <- decay * ema + (1 - decay) * weights, then its batch-norm statistics on `noise`."""
         decay = self.ema_decay
-        pairs = list(zip(self.ema_generator.weights, self.generator.weights))
-        averaged = [(e, w) for e, w in pairs if w.trainable]
-        copied = [(e, w) for e, w in pairs if not w.trainable]
-        assign_each([e for e, _ in averaged],
-                     lambda ema, new: decay * ema + (1.0 - decay) * new,
-                     [w for _, w in averaged])
-        if copied:
-            assign_each([e for e, _ in copied], lambda _, new: new,
-                         [w for _, w in copied])
+        pairs = [(e, w) for e, w in zip(self.ema_generator.weights, self.generator.weights)
+                 if w.trainable]
+        assign_each([e for e, _ in pairs], lambda ema, new: decay * ema + (1.0 - decay) * new,
+                     [w for _, w in pairs])
+        if self._ema_batch_norms:
+            self.ema_generator(noise, training=True)
 
     def train_step(self, data):
         """One critic update; a generator update every `n_critic` steps."""
