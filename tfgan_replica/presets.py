@@ -269,9 +269,10 @@ _variant("mlp_bce", "mlp_conv_hinge_sn", "Report B: convolutional D, hinge loss,
          "(reported FID 60.53, precision 0.22, recall 0.17).",
          discriminator="conv", family="hinge", spectral_norm=True)
 _variant("mlp_bce", "mlp_wgan_clip", "Report B: WGAN with weight clipping, n_critic 5 "
-         "(RMSProp 5e-5, c=0.01 after Arjovsky et al.; the report plots its gradient norms).",
+         "(RMSProp 5e-5 with PyTorch's default rho 0.99, c=0.01 after Arjovsky et al.; the "
+         "report plots its gradient norms).",
          family="wgan_clip", clip_value=0.01, n_critic=5,
-         d_optimizer=rmsprop(5e-5), g_optimizer=rmsprop(5e-5))
+         d_optimizer=rmsprop(5e-5, rho=0.99), g_optimizer=rmsprop(5e-5, rho=0.99))
 _variant("mlp_bce", "mlp_wgan_gp", "Report B: WGAN-GP, lambda 10, n_critic 5, Adam(1e-4, 0.5, 0.9) "
          "after Gulrajani et al. (reported FID 41.43, precision 0.50, recall 0.24).",
          family="wgan_gp", gp_weight=10.0, n_critic=5,
