@@ -46,7 +46,9 @@ def test_smoke_run_scores_real_training_images_as_each_datasets_floor(smoke):
     # Real digits against real digits, beside a generator trained for 3 steps.
     assert floor["fid"] < 0.5 * results["runs"]["mlp_bce"]["evaluation"]["fid"]
     assert floor["precision"] > results["runs"]["mlp_bce"]["evaluation"]["precision"]
-    assert "| real mnist training images (the floor) |" in (folder / "results" / "README.md").read_text()
+    readme = (folder / "results" / "README.md").read_text()
+    assert "| real mnist training images (the floor) |" in readme
+    assert "./run.sh reproduce --budget=smoke\n" in readme  # the command that scored it
 
 
 def test_smoke_run_keeps_curves_grids_and_writes_the_report(smoke):
@@ -90,6 +92,22 @@ def test_a_result_of_an_earlier_preset_definition_is_retrained(smoke, tmp_path, 
                            print_fn=printed.append)
     assert retrained == [("mlp_bce", True)]  # force: the old checkpoints are not resumed
     assert any("preset changed since its recorded result" in line for line in printed)
+
+
+def test_a_run_folder_of_an_earlier_preset_definition_starts_over(smoke, tmp_path):
+    """An interrupted run of other settings cannot be resumed; reproduce starts it again."""
+    folder, _ = smoke
+    shutil.copytree(folder / "runs", tmp_path / "runs")
+    config_path = tmp_path / "runs" / "smoke" / "mlp_bce" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["preset"]["ema_decay"] = 0.5
+    config_path.write_text(json.dumps(config))
+    printed = []
+    results = reproduction.reproduce(["mlp_bce"], "smoke", tmp_path / "results", tmp_path / "runs",
+                                     print_fn=printed.append)
+    assert any("holds a run of an earlier definition; starting over" in line for line in printed)
+    assert results["runs"]["mlp_bce"]["steps"] == reproduction.SMOKE_STEPS
+    assert json.loads(config_path.read_text())["preset"]["ema_decay"] is None
 
 
 def test_svhn_offline_is_skipped_with_a_reason(tmp_path, monkeypatch):

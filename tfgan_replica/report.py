@@ -60,9 +60,11 @@ def write_report(results_dir):
                      "critic gradient norm: clipping vs gradient penalty", figures / "critic_grad_norms.png"),
         _plot_samples(results_dir, runs, figures / "samples.png"),
     ]
-    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, results.get("floors", {})), ""]
+    floors = results.get("floors", {})
+    commands = sorted({entry["command"] for entry in [*runs.values(), *floors.values()]})
+    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, floors), ""]
     lines += [f"![{path.stem}](figures/{path.name})" for path in drawn if path is not None]
-    lines += ["", "Produced by:", "", "```", *sorted({run["command"] for run in runs.values()}), "```", ""]
+    lines += ["", "Produced by:", "", "```", *commands, "```", ""]
     readme = results_dir / "README.md"
     readme.write_text("\n".join(lines))
     return readme

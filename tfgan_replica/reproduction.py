@@ -133,6 +133,9 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
         data.load_arrays(preset.dataset, "test")
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
+    if run_dir.exists() and not force and _holds_other_run(run_dir, preset.replace(epochs=epochs)):
+        print_fn(f"{preset.name}: {run_dir} holds a run of an earlier definition; starting over")
+        force = True
     if force and run_dir.exists():
         shutil.rmtree(run_dir)
     resume = (run_dir / "checkpoints").is_dir()
@@ -171,6 +174,12 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
                     "cpus": os.cpu_count(), "tensorflow": tf.__version__},
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _holds_other_run(run_dir, preset):
+    """True if `run_dir` was started with settings other than `preset`'s."""
+    config = run_dir / "config.json"
+    return config.is_file() and json.loads(config.read_text())["preset"] != _as_json(preset.to_dict())
 
 
 def _as_json(value):
