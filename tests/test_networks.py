@@ -76,22 +76,57 @@ def test_spectral_norm_wraps_every_weighted_layer_and_adds_no_trainable_weights(
     plain = networks.build_discriminator("dcgan_improved")
     normed = networks.build_discriminator("dcgan_improved", spectral_norm=True)
     weighted = [layer for layer in plain.layers if hasattr(layer, "kernel")]
-    wrapped = [layer for layer in normed.layers if isinstance(layer, tf.keras.layers.SpectralNormalization)]
+    wrapped = [layer for layer in normed.layers if isinstance(layer, networks.SpectralNorm)]
     assert len(wrapped) == len(weighted) == 4
     assert trainable_count(normed) == trainable_count(plain)
 
 
-def test_spectral_norm_brings_largest_singular_value_to_one():
+def test_spectral_norm_brings_largest_singular_value_to_one_and_keeps_the_raw_kernel():
     critic = networks.build_discriminator("mlp", spectral_norm=True)
     wrapper = critic.layers[1]
     wrapper.layer.kernel.assign(wrapper.layer.kernel * 5.0)
-    before = np.linalg.svd(wrapper.layer.kernel.numpy(), compute_uv=False)[0]
+    raw = wrapper.layer.kernel.numpy()
     batch = tf.random.uniform((8, 28, 28, 1), -1, 1)
-    for _ in range(20):
+    for _ in range(50):
         critic(batch, training=True)
-    after = np.linalg.svd(wrapper.layer.kernel.numpy(), compute_uv=False)[0]
-    assert before > 3.0
-    assert after == pytest.approx(1.0, abs=0.02)
+    assert np.linalg.svd(raw, compute_uv=False)[0] > 3.0
+    top = np.linalg.svd(wrapper.normalized_kernel().numpy(), compute_uv=False)[0]
+    assert top == pytest.approx(1.0, abs=0.02)
+    np.testing.assert_array_equal(wrapper.layer.kernel.numpy(), raw)
+
+
+@pytest.mark.parametrize("name", ["mlp", "conv"])
+def test_spectral_norm_gradient_flows_through_sigma(name):
+    # W / sigma(W) does not change when W is scaled, so the gradient of any loss
+    # with respect to W is orthogonal to W: <dL/dW, W> = 0. Without a gradient
+    # through sigma (keras.layers.SpectralNormalization) it is not.
+    critic = networks.build_discriminator(name, spectral_norm=True)
+    batch = tf.random.uniform((8, 28, 28, 1), -1, 1)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(critic(batch, training=True)))
+    wrappers = [layer for layer in critic.layers if isinstance(layer, networks.SpectralNorm)]
+    kernels = [wrapper.layer.kernel for wrapper in wrappers]
+    for kernel, gradient in zip(kernels, tape.gradient(loss, kernels)):
+        assert float(tf.norm(gradient)) > 1e-4
+        cosine = tf.reduce_sum(gradient * kernel) / (tf.norm(gradient) * tf.norm(kernel))
+        assert abs(float(cosine)) < 1e-4
+
+
+def test_spectral_norm_inference_uses_the_stored_vectors():
+    critic = networks.build_discriminator("conv", spectral_norm=True)
+    wrapper = next(layer for layer in critic.layers if isinstance(layer, networks.SpectralNorm))
+    batch = tf.random.uniform((4, 28, 28, 1), -1, 1)
+    before = wrapper.vector_u.numpy()
+    first = critic(batch, training=False).numpy()
+    np.testing.assert_array_equal(wrapper.vector_u.numpy(), before)
+    np.testing.assert_array_equal(critic(batch, training=False).numpy(), first)
+    critic(batch, training=True)
+    assert not np.array_equal(wrapper.vector_u.numpy(), before)
+
+
+def test_spectral_norm_rejects_layers_without_a_plain_kernel():
+    with pytest.raises(TypeError, match="Dense or Conv2D"):
+        networks.SpectralNorm(tf.keras.layers.Conv2DTranspose(4, 3))
 
 
 def test_minibatch_stddev_closed_form():

@@ -24,8 +24,30 @@ def test_report_settings():
     assert wgan.d_optimizer == presets.rmsprop(5e-5)
     mlp = presets.get_preset("mlp_bce")
     assert (mlp.generator, mlp.discriminator, mlp.batch_size, mlp.epochs) == ("mlp", "mlp", 64, 100)
-    assert (mlp.real_target, mlp.d_optimizer) == (1.0, presets.adam(2e-4))
+    assert (mlp.real_target, mlp.d_optimizer) == (1.0, presets.adam(2e-4, epsilon=1e-8))
+    clip = presets.get_preset("mlp_wgan_clip")
+    assert clip.d_optimizer == clip.g_optimizer == presets.rmsprop(5e-5, rho=0.99, epsilon=1e-16)
     assert presets.get_preset("dcgan_svhn").dataset == "svhn"
+
+
+@pytest.mark.parametrize("gradient", [1e-3, 1e-6, 1e-9])
+def test_torch_rmsprop_steps_like_pytorch(gradient):
+    # PyTorch's first RMSprop step: lr * g / (sqrt((1 - rho) * g^2) + 1e-8). Keras puts its
+    # epsilon e under the root; with e = 1e-8^2, sqrt(v + e) lies between
+    # (sqrt(v) + 1e-8) / sqrt(2) and sqrt(v) + 1e-8, so Keras' step is at most sqrt(2)
+    # larger. Keras' own default epsilon makes small steps orders of magnitude smaller.
+    import keras
+
+    def first_step(config):
+        weight = keras.Variable(0.0)
+        config.build().apply_gradients([(keras.ops.convert_to_tensor(gradient), weight)])
+        return -float(weight.numpy())
+
+    torch_step = 1e-2 * gradient / ((0.01 * gradient**2) ** 0.5 + 1e-8)
+    ratio = first_step(presets.torch_rmsprop(1e-2)) / torch_step
+    assert 1 - 1e-4 <= ratio <= 2**0.5
+    if gradient < 1e-5:
+        assert first_step(presets.rmsprop(1e-2, rho=0.99)) < 0.01 * torch_step
 
 
 def test_unknown_preset_lists_the_names():

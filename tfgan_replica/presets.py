@@ -22,13 +22,18 @@ DATASET_SHAPES = {"mnist": (28, 28, 1), "svhn": (32, 32, 3)}
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """An optimizer by name; `beta_1`/`beta_2` apply to Adam, `rho` to RMSProp."""
+    """An optimizer by name; `beta_1`/`beta_2` apply to Adam, `rho` to RMSProp.
+
+    `epsilon` is Keras' (default 1e-7). Keras adds it to sqrt(v) in Adam but to v
+    under the square root in RMSProp; `torch_adam`/`torch_rmsprop` convert PyTorch's.
+    """
 
     name: str = "adam"
     learning_rate: float = 2e-4
     beta_1: float = 0.9
     beta_2: float = 0.999
     rho: float = 0.9
+    epsilon: float = 1e-7
 
     def __post_init__(self):
         if self.name not in OPTIMIZERS:
@@ -41,16 +46,33 @@ class OptimizerConfig:
         import keras
 
         if self.name == "adam":
-            return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2)
-        return keras.optimizers.RMSprop(self.learning_rate, rho=self.rho)
+            return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1,
+                                         beta_2=self.beta_2, epsilon=self.epsilon)
+        return keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=self.epsilon)
 
 
-def adam(learning_rate, beta_1=0.9, beta_2=0.999):
-    return OptimizerConfig("adam", learning_rate, beta_1=beta_1, beta_2=beta_2)
+def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    return OptimizerConfig("adam", learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 
 
-def rmsprop(learning_rate, rho=0.9):
-    return OptimizerConfig("rmsprop", learning_rate, rho=rho)
+def rmsprop(learning_rate, rho=0.9, epsilon=1e-7):
+    return OptimizerConfig("rmsprop", learning_rate, rho=rho, epsilon=epsilon)
+
+
+def torch_adam(learning_rate, beta_1=0.9, beta_2=0.999):
+    """`torch.optim.Adam` in Keras: epsilon 1e-8, not Keras' 1e-7, which damps per-weight
+    gradients of that size (a saturated network has them). Exact once bias correction fades."""
+    return adam(learning_rate, beta_1, beta_2, epsilon=1e-8)
+
+
+def torch_rmsprop(learning_rate):
+    """`torch.optim.RMSprop`'s defaults in Keras: rho 0.99 and epsilon 1e-8 added to sqrt(v).
+
+    Keras adds its epsilon under the square root, so PyTorch's 1e-8 becomes 1e-16 (the
+    same at v = 0). Keras' default 1e-7 there acts like 3e-4 added to sqrt(v): it damps
+    every gradient smaller than that, as a clipped critic's are.
+    """
+    return rmsprop(learning_rate, rho=0.99, epsilon=1e-16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,9 +262,10 @@ register(Preset(
     name="mlp_bce",
     cpu_epochs=30, report="B",
     generator="mlp", discriminator="mlp",
-    epochs=100, batch_size=64, d_optimizer=adam(2e-4), g_optimizer=adam(2e-4),
-    note="Report B, vanilla GAN: fixed MLP generator, MLP discriminator, BCE, Adam 2e-4, "
-         "batch 64, 100 epochs (reported FID 66.74, precision 0.21, recall 0.18).",
+    epochs=100, batch_size=64, d_optimizer=torch_adam(2e-4), g_optimizer=torch_adam(2e-4),
+    note="Report B, vanilla GAN: fixed MLP generator, MLP discriminator, BCE, Adam 2e-4 "
+         "(PyTorch's defaults), batch 64, 100 epochs "
+         "(reported FID 66.74, precision 0.21, recall 0.18).",
 ))
 register(Preset(
     name="quickstart",
@@ -260,7 +283,8 @@ def _variant(base, name, note, **changes):
     return register(get_preset(base).replace(name=name, note=note, **changes))
 
 
-# Report B: every row keeps the fixed MLP generator, Adam(2e-4), batch 64, 100 epochs.
+# Report B: every row keeps the fixed MLP generator, Adam(2e-4), batch 64, 100 epochs, and
+# PyTorch's optimizer defaults (its training loop was PyTorch).
 _variant("mlp_bce", "mlp_bce_sn", "Report B: BCE with spectral norm in D "
          "(reported FID 39.27, precision 0.23, recall 0.19).", spectral_norm=True)
 _variant("mlp_bce", "mlp_hinge_sn", "Report B: hinge loss with spectral norm "
@@ -269,14 +293,14 @@ _variant("mlp_bce", "mlp_conv_hinge_sn", "Report B: convolutional D, hinge loss,
          "(reported FID 60.53, precision 0.22, recall 0.17).",
          discriminator="conv", family="hinge", spectral_norm=True)
 _variant("mlp_bce", "mlp_wgan_clip", "Report B: WGAN with weight clipping, n_critic 5 "
-         "(RMSProp 5e-5 with PyTorch's default rho 0.99, c=0.01 after Arjovsky et al.; the "
+         "(RMSProp 5e-5 with PyTorch's defaults, c=0.01 after Arjovsky et al.; the "
          "report plots its gradient norms).",
          family="wgan_clip", clip_value=0.01, n_critic=5,
-         d_optimizer=rmsprop(5e-5, rho=0.99), g_optimizer=rmsprop(5e-5, rho=0.99))
+         d_optimizer=torch_rmsprop(5e-5), g_optimizer=torch_rmsprop(5e-5))
 _variant("mlp_bce", "mlp_wgan_gp", "Report B: WGAN-GP, lambda 10, n_critic 5, Adam(1e-4, 0.5, 0.9) "
          "after Gulrajani et al. (reported FID 41.43, precision 0.50, recall 0.24).",
          family="wgan_gp", gp_weight=10.0, n_critic=5,
-         d_optimizer=adam(1e-4, 0.5, 0.9), g_optimizer=adam(1e-4, 0.5, 0.9))
+         d_optimizer=torch_adam(1e-4, 0.5, 0.9), g_optimizer=torch_adam(1e-4, 0.5, 0.9))
 _variant("mlp_hinge_sn", "mlp_diffaug_ct", "Report B: DiffAugment color+translation on the MLP D "
          "(on the hinge + SN row, the report's best loss).", diffaug="color,translation")
 _variant("mlp_hinge_sn", "mlp_diffaug_safe", "Report B: the 'safe' DiffAugment policy for an MLP D "

@@ -9,7 +9,7 @@ Wasserstein critics (the losses apply any sigmoid).
 """
 
 from tfgan_replica.networks import conv, improved, mlp, svhn, tutorial
-from tfgan_replica.networks.layers import DiscriminatorOptions, MinibatchStddev
+from tfgan_replica.networks.layers import DiscriminatorOptions, MinibatchStddev, SpectralNorm
 
 GENERATORS = {
     "dcgan_tutorial": tutorial,
@@ -69,6 +69,7 @@ __all__ = [
     "GENERATORS",
     "DISCRIMINATORS",
     "MinibatchStddev",
+    "SpectralNorm",
     "build_generator",
     "build_discriminator",
     "image_shape",

@@ -34,6 +34,74 @@ class MinibatchStddev(layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="tfgan_replica")
+class SpectralNorm(layers.Wrapper):
+    """Dense or Conv2D whose kernel is used as W / sigma(W) (Miyato et al. 2018).
+
+    sigma comes from one power iteration per training call; the vectors are not
+    differentiated but sigma is, and the raw W stays the trained variable. That is
+    the paper's and `torch.nn.utils.spectral_norm`'s definition (report B was
+    PyTorch). `keras.layers.SpectralNormalization` instead overwrites W with
+    W / sigma after each call, with no gradient through sigma: a different
+    optimization problem. Inference reuses the stored vectors without updating them.
+    """
+
+    def __init__(self, layer, epsilon=1e-12, **kwargs):
+        if not isinstance(layer, (layers.Dense, layers.Conv2D)):
+            raise TypeError("SpectralNorm wraps Dense or Conv2D layers, "
+                            f"not {type(layer).__name__}")
+        super().__init__(layer, **kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        self.layer.build(input_shape)
+        units = self.layer.kernel.shape[-1]
+        self.vector_u = self.add_weight(shape=(units,), name="vector_u", trainable=False,
+                                        initializer=keras.initializers.RandomNormal(seed=0))
+        self.vector_v = self.add_weight(shape=(math.prod(self.layer.kernel.shape[:-1]),),
+                                        name="vector_v", trainable=False, initializer="zeros")
+        self.vector_u.assign(self._normalize(self.vector_u))
+        self.vector_v.assign(self._normalize(ops.matmul(self._matrix(), self.vector_u)))
+        self.built = True
+
+    def _matrix(self):
+        """The kernel as a (fan_in, units) matrix: the transpose of PyTorch's weight."""
+        kernel = ops.cast(self.layer.kernel, "float32")
+        return ops.reshape(kernel, (-1, kernel.shape[-1]))
+
+    def _normalize(self, vector):
+        return vector / ops.maximum(ops.norm(vector), self.epsilon)
+
+    def normalized_kernel(self, training=False):
+        """W / sigma(W), with one power-iteration step first when training."""
+        matrix = self._matrix()
+        if training:
+            v = self._normalize(ops.matmul(matrix, self.vector_u))
+            u = self._normalize(ops.matmul(v, matrix))
+            self.vector_v.assign(ops.stop_gradient(v))
+            self.vector_u.assign(ops.stop_gradient(u))
+        sigma = ops.sum(self.vector_v * ops.matmul(matrix, self.vector_u))
+        return ops.cast(self.layer.kernel, "float32") / sigma
+
+    def call(self, inputs, training=False):
+        kernel = ops.cast(self.normalized_kernel(training), inputs.dtype)
+        layer = self.layer
+        if isinstance(layer, layers.Conv2D):
+            outputs = ops.conv(inputs, kernel, strides=layer.strides, padding=layer.padding,
+                               data_format=layer.data_format, dilation_rate=layer.dilation_rate)
+        else:
+            outputs = ops.matmul(inputs, kernel)
+        if layer.use_bias:
+            outputs = outputs + ops.cast(layer.bias, inputs.dtype)  # channels-last
+        return layer.activation(outputs)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
 class DiscriminatorOptions:
     """Applies the discriminator options uniformly to every builder's layers."""
 
@@ -43,7 +111,7 @@ class DiscriminatorOptions:
 
     def weighted(self, layer):
         """Wraps a Dense/Conv layer in spectral normalization when asked."""
-        return layers.SpectralNormalization(layer) if self.spectral_norm else layer
+        return SpectralNorm(layer) if self.spectral_norm else layer
 
     def stddev(self):
         """The minibatch-stddev layer, or nothing, placed before the last layers."""
