@@ -1,5 +1,7 @@
 """Presets: the report rows they encode, and validation before any work."""
 
+import json
+
 import pytest
 
 from tfgan_replica import presets
@@ -48,6 +50,20 @@ def test_torch_rmsprop_steps_like_pytorch(gradient):
     assert 1 - 1e-4 <= ratio <= 2**0.5
     if gradient < 1e-5:
         assert first_step(presets.rmsprop(1e-2, rho=0.99)) < 0.01 * torch_step
+
+
+def test_changed_fields_reads_older_records_with_their_defaults():
+    preset = presets.get_preset("mlp_wgan_gp")
+    record = json.loads(json.dumps(preset.to_dict()))
+    assert presets.changed_fields(record, preset) == []
+    record["note"] = "reworded"
+    assert presets.changed_fields(record, preset) == []
+    for kind in ("d_optimizer", "g_optimizer"):  # recorded before epsilon was a setting
+        del record[kind]["epsilon"]
+    assert presets.changed_fields(record, preset) == ["d_optimizer", "g_optimizer"]
+    keras_default = presets.adam(1e-4, 0.5, 0.9)
+    assert presets.changed_fields(
+        record, preset.replace(d_optimizer=keras_default, g_optimizer=keras_default)) == []
 
 
 def test_unknown_preset_lists_the_names():

@@ -7,7 +7,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from conftest import REPO
-from tfgan_replica import data, reproduction
+from tfgan_replica import data, report, reproduction
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,19 @@ def test_a_result_of_an_earlier_preset_definition_is_retrained(smoke, tmp_path, 
     reproduction.reproduce(["mlp_bce"], "smoke", tmp_path / "results", tmp_path / "runs",
                            print_fn=printed.append)
     assert retrained == [("mlp_bce", True)]  # force: the old checkpoints are not resumed
-    assert any("preset changed since its recorded result" in line for line in printed)
+    assert any("ema_decay changed since its recorded result" in line for line in printed)
+
+
+def test_the_table_marks_a_result_of_an_earlier_preset_definition(smoke):
+    folder, _ = smoke
+    runs = json.loads((folder / "results" / "results.json").read_text())["runs"]
+    assert any(row.startswith("| mlp_bce |") for row in report.table_rows(runs))
+    runs["mlp_bce"]["preset"]["ema_decay"] = 0.5
+    runs["gone"] = runs["dcgan_svhn"]
+    rows = report.table_rows(runs)
+    assert any(row.startswith("| mlp_bce (earlier definition: ema_decay changed since) |")
+               for row in rows)
+    assert any(row.startswith("| gone (preset no longer defined) |") for row in rows)
 
 
 def test_a_run_folder_of_an_earlier_preset_definition_starts_over(smoke, tmp_path):

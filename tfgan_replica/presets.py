@@ -137,6 +137,17 @@ def from_dict(values):
     return Preset(**values)
 
 
+def changed_fields(recorded, preset):
+    """Settings in which `recorded` (a `to_dict`, e.g. from results.json) differs from `preset`.
+
+    A record older than a field reads as that field's default, the value it was run
+    with. The note is a description, not a setting.
+    """
+    before = from_dict(recorded)
+    return [name for name in field_names()
+            if name != "note" and getattr(before, name) != getattr(preset, name)]
+
+
 def field_names():
     return [f.name for f in dataclasses.fields(Preset)]
 

@@ -15,6 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 from PIL import Image
 
+from tfgan_replica import presets
+
 # Published FID / precision / recall of report B (its evaluator differs from ours:
 # see the protocol note that the report prints). Report A published figures only.
 PUBLISHED = {
@@ -31,7 +33,8 @@ PROTOCOL_NOTE = (
     "same Inception features. Report B used a pytorch-fid style FID against the MNIST "
     "training images and precision/recall on VGG16 features, and saved samples with "
     "negative pixels clipped to black; its column `course` repeats our scores with that "
-    "sample mode. Compare with care."
+    "sample mode. Compare with care. A row marked `earlier definition` ran before the "
+    "named settings of its preset changed; `reproduce` retrains it."
 )
 
 
@@ -78,7 +81,7 @@ def table_rows(runs, floors=None):
     for name, run in sorted(runs.items()):
         course = run["evaluation"].get("course", {}).get("fid")
         rows.append(
-            f"| {name} | {run['epochs']} | {run['steps']} | {_scores(run['evaluation'])} "
+            f"| {name}{_definition_note(name, run)} | {run['epochs']} | {run['steps']} | {_scores(run['evaluation'])} "
             f"| {'' if course is None else f'{course:.2f}'} "
             f"| {_published(PUBLISHED.get(name))} | {run['train_seconds'] / 60:.1f} "
             f"| {run['eval_seconds'] / 60:.1f} |"
@@ -87,6 +90,14 @@ def table_rows(runs, floors=None):
         rows.append(f"| real {dataset} training images (the floor) | — | — "
                     f"| {_scores(floor['evaluation'])} |  | — | — | {floor['eval_seconds'] / 60:.1f} |")
     return rows
+
+
+def _definition_note(name, run):
+    """Marks a result whose preset changed since it ran: today's command would retrain it."""
+    if name not in presets.PRESETS:
+        return " (preset no longer defined)"
+    changed = presets.changed_fields(run["preset"], presets.PRESETS[name])
+    return f" (earlier definition: {', '.join(changed)} changed since)" if changed else ""
 
 
 def _scores(scores):

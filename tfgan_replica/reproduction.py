@@ -65,15 +65,16 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
     results = report.load_results(results_dir)
     for preset in chosen:
         finished = results["runs"].get(preset.name)
-        changed = bool(finished) and finished["preset"] != _as_json(preset.to_dict())
-        if finished and finished["budget"] == budget and not (force or changed):
+        changed = presets.changed_fields(finished["preset"], preset) if finished else []
+        if finished and finished["budget"] == budget and not force and not changed:
             print_fn(f"{preset.name}: finished under budget {budget!r}, skipped (--force retrains)")
             continue
         if changed:
-            print_fn(f"{preset.name}: the preset changed since its recorded result; retraining it")
+            print_fn(f"{preset.name}: {', '.join(changed)} changed since its recorded result; "
+                     "retraining it")
         try:
             record = _run_preset(preset, budget, Path(runs_dir, budget, preset.name), results_dir,
-                                 force or changed, inception_weights, print_fn)
+                                 force or bool(changed), inception_weights, print_fn)
         except DatasetUnavailable as error:
             print_fn(f"{preset.name}: skipped: {error}")
             continue
@@ -179,12 +180,8 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
 def _holds_other_run(run_dir, preset):
     """True if `run_dir` was started with settings other than `preset`'s."""
     config = run_dir / "config.json"
-    return config.is_file() and json.loads(config.read_text())["preset"] != _as_json(preset.to_dict())
-
-
-def _as_json(value):
-    """`value` as it reads back from results.json (tuples become lists)."""
-    return json.loads(json.dumps(value))
+    return config.is_file() and bool(presets.changed_fields(
+        json.loads(config.read_text())["preset"], preset))
 
 
 def read_scalars(tensorboard_dir):
