@@ -284,8 +284,9 @@ register(Preset(
     epochs=10, batch_size=64,
     d_optimizer=adam(2e-4, beta_1=0.5), g_optimizer=adam(2e-4, beta_1=0.5),
     note="2 to 5 minutes on two CPU cores: report B's MLP GAN for 10 epochs with Adam "
-         "beta_1 0.5 (with the default 0.9 it collapsed to one image in the first epoch "
-         "in our runs); recognisable but noisy digits, far from converged.",
+         "beta_1 0.5 (with Keras' defaults, beta_1 0.9 and epsilon 1e-7, it collapsed to one "
+         "image in the first epoch in our runs); recognisable but noisy digits, far from "
+         "converged.",
 ))
 
 
