@@ -326,7 +326,7 @@ _variant("wgan_clip_mnist", "wgan_clip_svhn", "Report A, WGAN with weight clippi
          dataset="svhn", generator="dcgan_svhn", discriminator="dcgan_svhn", epochs=50)
 
 # Our best configuration for each generator, chosen by FID on the cpu budget (results/):
-# for the MLP generator WGAN-GP scored best of report B's losses (52, against 118 for plain
+# for the MLP generator WGAN-GP scored best of report B's losses (51, against 118 for plain
 # BCE, 193 for clipping, 244 and 258 for BCE and hinge with spectral norm; 75 and 98 with
 # Keras' variant of spectral norm), so ours adds an EMA to it.
 _variant("mlp_wgan_gp", "best_mlp", "Ours, fixed MLP generator: WGAN-GP (the best-scoring loss "
