@@ -81,7 +81,8 @@ def table_rows(runs, floors=None):
     for name, run in sorted(runs.items()):
         course = run["evaluation"].get("course", {}).get("fid")
         rows.append(
-            f"| {name}{_definition_note(name, run)} | {run['epochs']} | {run['steps']} | {_scores(run['evaluation'])} "
+            f"| {name}{_definition_note(name, run)} | {run['epochs']} | {run['steps']} "
+            f"| {_scores(run['evaluation'])} "
             f"| {'' if course is None else f'{course:.2f}'} "
             f"| {_published(PUBLISHED.get(name))} | {run['train_seconds'] / 60:.1f} "
             f"| {run['eval_seconds'] / 60:.1f} |"

@@ -87,8 +87,8 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
             raise ValueError(f"{run_dir} was trained with preset {saved.name!r}, not "
                              f"{getattr(preset, 'name', preset)!r}; drop --preset to resume it")
         if isinstance(preset, presets.Preset):  # a resumed run may only train longer
-            changed = [f for f, v in preset.to_dict().items()
-                       if f != "epochs" and v != saved.to_dict()[f]]
+            changed = [f for f in presets.changed_fields(saved_config["preset"], preset)
+                       if f != "epochs"]
             if changed:
                 raise ValueError(f"cannot resume {run_dir} with other settings {changed}; "
                                  f"only epochs may change")
