@@ -7,7 +7,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from conftest import REPO
-from tfgan_replica import data, report, reproduction
+from tfgan_replica import data, presets, report, reproduction
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +83,45 @@ def test_a_result_of_an_earlier_preset_definition_is_retrained(smoke, tmp_path, 
     retrained = []
 
     def run_preset(preset, budget, run_dir, results_dir, force, *rest):
-        retrained.append((preset.name, force))
+        retrained.append(preset.name)  # its run folder decides whether to start over (below)
         return recorded["runs"]["mlp_bce"]
 
     monkeypatch.setattr(reproduction, "_run_preset", run_preset)
     printed = []
     reproduction.reproduce(["mlp_bce"], "smoke", tmp_path / "results", tmp_path / "runs",
                            print_fn=printed.append)
-    assert retrained == [("mlp_bce", True)]  # force: the old checkpoints are not resumed
+    assert retrained == ["mlp_bce"]
     assert any("ema_decay changed since its recorded result" in line for line in printed)
+
+
+def test_a_run_folder_continues_only_into_a_longer_run_of_the_same_settings(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    preset = presets.get_preset("mlp_bce").replace(epochs=5)
+    (run_dir / "config.json").write_text(json.dumps({"preset": preset.to_dict()}))
+    assert not reproduction._holds_other_run(run_dir, preset.replace(epochs=9, cpu_epochs=9))
+    assert reproduction._holds_other_run(run_dir, preset.replace(epochs=4))  # trained past it
+    assert reproduction._holds_other_run(run_dir, preset.replace(epochs=9, ema_decay=0.5))
+
+
+def test_a_longer_budget_continues_the_recorded_run(smoke, tmp_path, monkeypatch):
+    """Only the run length changed: training resumes at the recorded step, nothing is redone."""
+    folder, _ = smoke
+    shutil.copytree(folder / "runs", tmp_path / "runs")
+    shutil.copytree(folder / "results", tmp_path / "results")
+    results = tmp_path / "results" / "results.json"
+    recorded = json.loads(results.read_text())
+    before = recorded["runs"]["mlp_bce"]
+    recorded["runs"]["mlp_bce"]["preset"]["cpu_epochs"] = 1  # as if the preset had grown
+    results.write_text(json.dumps(recorded))
+    monkeypatch.setattr(reproduction, "plan", lambda preset, budget: (2, reproduction.SMOKE_STEPS))
+    printed = []
+    run = reproduction.reproduce(["mlp_bce"], "smoke", tmp_path / "results", tmp_path / "runs",
+                                 print_fn=printed.append)["runs"]["mlp_bce"]
+    assert any(line.startswith("resuming") and "step 3" in line for line in printed)
+    assert not any("starting over" in line for line in printed)
+    assert (run["resumed_at_step"], run["steps"]) == (3, 6)
+    assert run["train_seconds"] > before["train_seconds"]  # both parts of the training
 
 
 def test_the_table_marks_a_result_of_an_earlier_preset_definition(smoke):
@@ -117,7 +147,8 @@ def test_a_run_folder_of_an_earlier_preset_definition_starts_over(smoke, tmp_pat
     printed = []
     results = reproduction.reproduce(["mlp_bce"], "smoke", tmp_path / "results", tmp_path / "runs",
                                      print_fn=printed.append)
-    assert any("holds a run of an earlier definition; starting over" in line for line in printed)
+    assert any("holds a run of an earlier definition or a longer run; starting over" in line
+               for line in printed)
     assert results["runs"]["mlp_bce"]["steps"] == reproduction.SMOKE_STEPS
     assert json.loads(config_path.read_text())["preset"]["ema_decay"] is None
 

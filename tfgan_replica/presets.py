@@ -148,6 +148,16 @@ def changed_fields(recorded, preset):
             if name != "note" and getattr(before, name) != getattr(preset, name)]
 
 
+# How long a run trains is not what it is: runs resume exactly and no schedule depends on
+# the length, so a shorter run of the same settings is the beginning of a longer one.
+RUN_LENGTH_FIELDS = ("epochs", "cpu_epochs")
+
+
+def changed_settings(recorded, preset):
+    """`changed_fields` other than the run lengths: what makes `recorded` another run."""
+    return [name for name in changed_fields(recorded, preset) if name not in RUN_LENGTH_FIELDS]
+
+
 def field_names():
     return [f.name for f in dataclasses.fields(Preset)]
 

@@ -71,13 +71,15 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
             continue
         if changed:
             print_fn(f"{preset.name}: {', '.join(changed)} changed since its recorded result; "
-                     "retraining it")
+                     "training it again")
         try:
             record = _run_preset(preset, budget, Path(runs_dir, budget, preset.name), results_dir,
-                                 force or bool(changed), inception_weights, print_fn)
+                                 force, inception_weights, print_fn)
         except DatasetUnavailable as error:
             print_fn(f"{preset.name}: skipped: {error}")
             continue
+        if _continued(finished, record, preset):
+            record["train_seconds"] += finished["train_seconds"]
         results = report.load_results(results_dir)  # keep what others wrote meanwhile
         results["runs"][preset.name] = record
         _write_json(results_dir / "results.json", results)
@@ -134,14 +136,16 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
         data.load_arrays(preset.dataset, "test")
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
-    if run_dir.exists() and not force and _holds_other_run(run_dir, preset.replace(epochs=epochs)):
-        print_fn(f"{preset.name}: {run_dir} holds a run of an earlier definition; starting over")
+    planned = preset.replace(epochs=epochs)
+    if run_dir.exists() and not force and _holds_other_run(run_dir, planned):
+        print_fn(f"{preset.name}: {run_dir} holds a run of an earlier definition or a longer "
+                 "run; starting over")
         force = True
     if force and run_dir.exists():
         shutil.rmtree(run_dir)
     resume = (run_dir / "checkpoints").is_dir()
     started = time.time()
-    trained = trainer.train(preset.replace(epochs=epochs), logdir=run_dir, resume=resume,
+    trained = trainer.train(planned, logdir=run_dir, resume=resume,
                             steps_per_epoch=steps_per_epoch, print_fn=print_fn,
                             log_every_n_steps=1 if budget == "smoke" else 50)
     if trained.interrupted:
@@ -165,6 +169,7 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
         "run_dir": str(run_dir),
         "epochs": epochs,
         "steps": trained.step,
+        "resumed_at_step": trained.start_step,
         "seed": preset.seed,
         "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}",
         "train_seconds": round(train_seconds, 1),
@@ -177,11 +182,23 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
     }
 
 
+def _continued(finished, record, preset):
+    """True if `record`'s training resumed where the recorded result `finished` ended."""
+    return bool(finished) and not presets.changed_settings(finished["preset"], preset) \
+        and record["resumed_at_step"] == finished["steps"] > 0
+
+
 def _holds_other_run(run_dir, preset):
-    """True if `run_dir` was started with settings other than `preset`'s."""
+    """True if `run_dir` cannot be continued into `preset`'s run: other settings, or longer.
+
+    A shorter run of the same settings is continued: resuming is exact.
+    """
     config = run_dir / "config.json"
-    return config.is_file() and bool(presets.changed_fields(
-        json.loads(config.read_text())["preset"], preset))
+    if not config.is_file():
+        return False
+    recorded = json.loads(config.read_text())["preset"]
+    return (bool(presets.changed_settings(recorded, preset))
+            or presets.from_dict(recorded).epochs > preset.epochs)
 
 
 def read_scalars(tensorboard_dir):

@@ -42,6 +42,7 @@ class TrainResult:
     step: int
     epoch: int
     interrupted: bool = False
+    start_step: int = 0  # where this call began: 0, or the step of the checkpoint resumed
 
 
 def make_strategy(name):
@@ -87,12 +88,11 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
             raise ValueError(f"{run_dir} was trained with preset {saved.name!r}, not "
                              f"{getattr(preset, 'name', preset)!r}; drop --preset to resume it")
         if isinstance(preset, presets.Preset):  # a resumed run may only train longer
-            changed = [f for f in presets.changed_fields(saved_config["preset"], preset)
-                       if f != "epochs"]
+            changed = presets.changed_settings(saved_config["preset"], preset)
             if changed:
                 raise ValueError(f"cannot resume {run_dir} with other settings {changed}; "
-                                 f"only epochs may change")
-            saved = saved.replace(epochs=preset.epochs)
+                                 f"only the run length {list(presets.RUN_LENGTH_FIELDS)} may change")
+            saved = preset
         if overrides.get("batch_size") not in (None, saved.batch_size):
             raise ValueError(f"cannot resume {run_dir} with batch size {overrides['batch_size']}: "
                              f"it was trained with {saved.batch_size}")
@@ -195,6 +195,7 @@ def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_st
         callbacks.EpochSummary(preset.epochs, checkpointer.step, grid, print_fn),
     ]
     metrics = {}
+    start_step = int(checkpointer.step)
     for epoch, end_epoch, steps in _segments(int(checkpointer.step), steps_per_epoch, preset.epochs):
         stream = stream_from_step(images, preset.batch_size, preset.seed, int(checkpointer.step))
         history = model.fit(stream, epochs=end_epoch, initial_epoch=epoch, steps_per_epoch=steps,
@@ -206,7 +207,8 @@ def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_st
     if nan_guard.message:
         raise TrainingDiverged(nan_guard.message)
     result = TrainResult(run_dir, checkpointer.latest, None, metrics, int(checkpointer.step),
-                         int(checkpointer.epoch), interrupted=saver.received_signal is not None)
+                         int(checkpointer.epoch), interrupted=saver.received_signal is not None,
+                         start_step=start_step)
     if result.interrupted:
         print_fn(f"interrupted at step {result.step}; saved {result.checkpoint}; continue with "
                  f"--resume --logdir={run_dir}")
