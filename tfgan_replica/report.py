@@ -34,7 +34,8 @@ PROTOCOL_NOTE = (
     "training images and precision/recall on VGG16 features, and saved samples with "
     "negative pixels clipped to black; its column `course` repeats our scores with that "
     "sample mode. Compare with care. A row marked `earlier definition` ran before the "
-    "named settings of its preset changed; `reproduce` retrains it."
+    "named settings of its preset changed; `reproduce` retrains it (a longer run of "
+    "unchanged settings continues from the recorded one)."
 )
 
 
