@@ -90,8 +90,8 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
         if isinstance(preset, presets.Preset):  # a resumed run may only train longer
             changed = presets.changed_settings(saved_config["preset"], preset)
             if changed:
-                raise ValueError(f"cannot resume {run_dir} with other settings {changed}; "
-                                 f"only the run length {list(presets.RUN_LENGTH_FIELDS)} may change")
+                raise ValueError(f"cannot resume {run_dir} with other settings {changed}; only "
+                                 f"the run length {list(presets.RUN_LENGTH_FIELDS)} may change")
             saved = preset
         if overrides.get("batch_size") not in (None, saved.batch_size):
             raise ValueError(f"cannot resume {run_dir} with batch size {overrides['batch_size']}: "
