@@ -338,10 +338,9 @@ _variant("wgan_clip_mnist", "wgan_clip_svhn", "Report A, WGAN with weight clippi
 # Our best configuration for each generator, chosen by FID on the cpu budget (results/):
 # for the MLP generator WGAN-GP scored best of report B's losses (51, against 118 for plain
 # BCE, 193 for clipping, 244 and 258 for BCE and hinge with spectral norm; 75 and 98 with
-# Keras' variant of spectral norm), so ours adds an EMA to it (29.4 at 60 epochs against
-# 50.7 at 30 without); its cpu budget is report B's full 100 epochs. For the DCGAN generator the
-# EMA halved FID at 15 epochs (11.4, against 27.0 at 5 without it); it was still improving,
-# so its cpu budget trains 50 epochs (a longer budget continues the shorter run).
+# Keras' variant of spectral norm), so ours adds an EMA to it: 29.4 at 60 epochs, 25.1 at
+# report B's full 100 (its cpu budget). For the DCGAN generator, report A's improved DCGAN
+# with an EMA: 11.4 at 15 epochs, 7.0 at 50 (its cpu budget); 27.0 at 5 without the EMA.
 _variant("mlp_wgan_gp", "best_mlp", "Ours, fixed MLP generator: WGAN-GP (the best-scoring loss "
          "of report B's rows under our protocol) with a generator EMA 0.999.",
          report="ours", cpu_epochs=100, ema_decay=0.999)
