@@ -196,7 +196,7 @@ def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_st
     ]
     metrics = {}
     start_step = int(checkpointer.step)
-    for epoch, end_epoch, steps in _segments(int(checkpointer.step), steps_per_epoch, preset.epochs):
+    for epoch, end_epoch, steps in _segments(start_step, steps_per_epoch, preset.epochs):
         stream = stream_from_step(images, preset.batch_size, preset.seed, int(checkpointer.step))
         history = model.fit(stream, epochs=end_epoch, initial_epoch=epoch, steps_per_epoch=steps,
                             callbacks=callback_list, verbose=verbose, shuffle=False)
