@@ -92,9 +92,15 @@ def test_sigterm_saves_mid_epoch_and_resume_finishes_that_epoch(tmp_path):
     with pytest.raises(ValueError, match=r"other settings \['batch_size'\]"):
         trainer.train(presets.get_preset("quickstart").replace(batch_size=32), logdir=logdir,
                       resume=True, **_quiet())
+    interrupted_seconds = tf.train.load_variable(latest, "train_seconds/.ATTRIBUTES/VARIABLE_VALUE")
+    assert interrupted_seconds > 1.0  # trained past the first checkpoint for a second
+    started = time.monotonic()
     resumed = trainer.train(presets.get_preset("quickstart").replace(epochs=epochs),
                             logdir=logdir, resume=True, **_quiet())
+    resumed_wall = time.monotonic() - started
     assert resumed.step == epochs * STEPS_PER_EPOCH and resumed.epoch == epochs
+    # the time of the interrupted part is kept and this part's is added
+    assert interrupted_seconds < resumed.train_seconds < interrupted_seconds + resumed_wall
     assert sorted(p.name for p in (logdir / "samples").iterdir())[-1] == f"epoch_{epochs:04d}.png"
 
 

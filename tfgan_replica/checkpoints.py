@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 
 import keras
 import numpy as np
@@ -45,14 +46,17 @@ def build_optimizers(model):
 class Checkpointer:
     """Saves and restores the complete state of a run under `directory`.
 
-    `step` counts train steps (critic iterations) and `epoch` completed epochs;
-    both are restored with everything else, so a resumed run continues counting.
+    `step` counts train steps (critic iterations), `epoch` completed epochs and
+    `train_seconds` the time spent training up to the checkpoint; all are restored with
+    everything else, so a resumed (even twice interrupted) run continues counting.
     """
 
     def __init__(self, model, directory, max_to_keep=3):
         self.model = model
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False,
+                                         name="train_seconds")
         parts = dict(
             generator=model.generator,
             discriminator=model.discriminator,
@@ -60,6 +64,7 @@ class Checkpointer:
             g_optimizer=model.g_optimizer,
             step=self.step,
             epoch=self.epoch,
+            train_seconds=self.train_seconds,
             # The latent-noise generator, dropout seeds and the critic/generator phase.
             noise_rng=model.noise_rng,
             seed_states=_seed_states(model),
@@ -115,8 +120,17 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.checkpointer = checkpointer
         self.received_signal = None
         self._previous_handlers = {}
+        self._clock_started = None
+
+    def _save(self):
+        """Adds the training time since the last save (or `fit` start), then saves."""
+        now = time.monotonic()
+        self.checkpointer.train_seconds.assign_add(now - self._clock_started)
+        self._clock_started = now
+        self.checkpointer.save()
 
     def on_train_begin(self, logs=None):
+        self._clock_started = time.monotonic()
         if threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
                 self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
@@ -134,13 +148,13 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.checkpointer.step.assign_add(1)
         if self.received_signal is not None and not self.model.stop_training:
             self.model.stop_training = True
-            self.checkpointer.save()
+            self._save()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.received_signal is not None or self.model.stop_training:
             return  # interrupted (already saved) or stopped by another callback
         self.checkpointer.epoch.assign(epoch + 1)
-        self.checkpointer.save()
+        self._save()
 
     def on_train_end(self, logs=None):
         self._restore_handlers()

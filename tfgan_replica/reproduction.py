@@ -78,8 +78,6 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
         except DatasetUnavailable as error:
             print_fn(f"{preset.name}: skipped: {error}")
             continue
-        if _continued(finished, record, preset):
-            record["train_seconds"] += finished["train_seconds"]
         results = report.load_results(results_dir)  # keep what others wrote meanwhile
         results["runs"][preset.name] = record
         _write_json(results_dir / "results.json", results)
@@ -144,13 +142,11 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
     if force and run_dir.exists():
         shutil.rmtree(run_dir)
     resume = (run_dir / "checkpoints").is_dir()
-    started = time.time()
     trained = trainer.train(planned, logdir=run_dir, resume=resume,
                             steps_per_epoch=steps_per_epoch, print_fn=print_fn,
                             log_every_n_steps=1 if budget == "smoke" else 50)
     if trained.interrupted:
         raise KeyboardInterrupt(f"{preset.name} interrupted; rerun to resume it")
-    train_seconds = time.time() - started
     _keep_curves(run_dir, results_dir, preset.name)
     _keep_sample_grids(run_dir, results_dir, preset.name)
     _keep_real_grid(results_dir, preset.dataset)
@@ -172,7 +168,7 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
         "resumed_at_step": trained.start_step,
         "seed": preset.seed,
         "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}",
-        "train_seconds": round(train_seconds, 1),
+        "train_seconds": round(trained.train_seconds, 1),
         "eval_seconds": round(time.time() - started, 1),
         "final_metrics": trained.metrics,
         "evaluation": scores,
@@ -180,12 +176,6 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
                     "cpus": os.cpu_count(), "tensorflow": tf.__version__},
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def _continued(finished, record, preset):
-    """True if `record`'s training resumed where the recorded result `finished` ended."""
-    return bool(finished) and not presets.changed_settings(finished["preset"], preset) \
-        and record["resumed_at_step"] == finished["steps"] > 0
 
 
 def _holds_other_run(run_dir, preset):

@@ -43,6 +43,7 @@ class TrainResult:
     epoch: int
     interrupted: bool = False
     start_step: int = 0  # where this call began: 0, or the step of the checkpoint resumed
+    train_seconds: float = 0.0  # of the whole run up to `checkpoint`, all resumed parts included
 
 
 def make_strategy(name):
@@ -208,7 +209,7 @@ def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_st
         raise TrainingDiverged(nan_guard.message)
     result = TrainResult(run_dir, checkpointer.latest, None, metrics, int(checkpointer.step),
                          int(checkpointer.epoch), interrupted=saver.received_signal is not None,
-                         start_step=start_step)
+                         start_step=start_step, train_seconds=float(checkpointer.train_seconds))
     if result.interrupted:
         print_fn(f"interrupted at step {result.step}; saved {result.checkpoint}; continue with "
                  f"--resume --logdir={run_dir}")
