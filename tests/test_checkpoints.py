@@ -123,3 +123,12 @@ def test_a_non_finite_state_is_never_saved(tmp_path):
     with pytest.raises(checkpoints.NonFiniteStateError, match=f"last good checkpoint is {good}"):
         checkpointer.save()
     assert checkpointer.latest == good
+
+
+def test_a_checkpoint_missing_part_of_the_state_is_refused_by_name(tmp_path):
+    model = gan.make_gan("bce", networks.build_generator("mlp"), networks.build_discriminator("mlp"))
+    model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    older = tf.train.Checkpoint(generator=model.generator, discriminator=model.discriminator)
+    tf.train.CheckpointManager(older, tmp_path, max_to_keep=1).save(checkpoint_number=7)
+    with pytest.raises(checkpoints.CheckpointMismatchError, match="ckpt-7 does not hold.*new run"):
+        checkpoints.Checkpointer(model, tmp_path).restore_latest()

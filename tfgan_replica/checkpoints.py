@@ -25,6 +25,10 @@ class NonFiniteStateError(RuntimeError):
     """Raised instead of saving weights that hold NaN or Inf."""
 
 
+class CheckpointMismatchError(ValueError):
+    """The newest checkpoint lacks part of the run's state: another version wrote it."""
+
+
 def _seed_states(model):
     """Keras keeps dropout/noise RNG state in variables that TF checkpoints do not track."""
     seen, states = set(), []
@@ -95,7 +99,14 @@ class Checkpointer:
         path = self.latest
         if path is not None:
             build_optimizers(self.model)
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except AssertionError as error:
+                raise CheckpointMismatchError(
+                    f"{path} does not hold all of this run's state; an earlier version of "
+                    "tfgan_replica wrote it. Train a new run in another --logdir "
+                    f"(reproduce: --force). ({error})"
+                ) from error
         return path
 
 
