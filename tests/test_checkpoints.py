@@ -1,4 +1,4 @@
-"""Checkpoints: kill -9 and resume equals an uninterrupted run; SIGTERM saves mid-epoch."""
+"""Checkpoints: exact resume after kill -9 or SIGTERM, training time kept, partial state refused."""
 
 import os
 import signal
