@@ -11,6 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tfgan_replica import data, export
+from tfgan_replica.images import to_uint8
 from tfgan_replica.metrics import FIDCallback, evaluate, reference
 
 N = 48  # small samples: FID values are biased, but real vs noise is unmistakable
@@ -63,15 +64,54 @@ def test_real_images_score_far_better_than_noise(cache_root, inception_weights_p
     assert len(list((cache_root / "reference").glob("*.npz"))) == 1
 
 
-def test_course_mode_is_reported_beside_standard(cache_root, inception_weights_path, tmp_path, mnist_test):
+def _save_image_folder(tensors, folder):
+    """What report B's template did: torchvision's save_image of each [-1, 1] tensor, written
+    here with PIL from the formula in torchvision's source."""
+    folder.mkdir()
+    for index, x in enumerate(tensors):
+        pixels = np.clip(x[..., 0] * np.float32(255) + np.float32(0.5), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{index:05d}.png")
+    return folder
+
+
+def _pytorch_fid_style(extractor, folder_a, folder_b):
+    """pytorch_fid's calculate_fid_given_paths on our network: PIL .convert('RGB'), float64
+    statistics, scipy.linalg.sqrtm of the covariance product."""
+    from scipy import linalg
+
+    def statistics(folder):
+        rgb = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in sorted(folder.glob("*.png"))])
+        features = extractor(rgb, progress=False).astype(np.float64)
+        return features.mean(axis=0), np.cov(features, rowvar=False)
+
+    (mu1, sigma1), (mu2, sigma2) = statistics(folder_a), statistics(folder_b)
+    covmean = linalg.sqrtm(sigma1 @ sigma2)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2)
+                 - 2 * np.trace(covmean.real))
+
+
+def test_course_mode_equals_the_template_evaluator_beside_standard(
+        cache_root, inception_weights_path, tmp_path, mnist_test):
     floats = mnist_test[6000:6000 + N].astype(np.float32) / 127.5 - 1.0
     floats += np.random.default_rng(0).normal(0, 0.2, floats.shape).astype(np.float32)
-    np.savez(tmp_path / "samples.npz", images=np.clip(floats, -1, 1))
+    floats = np.clip(floats, -1, 1)
+    np.savez(tmp_path / "samples.npz", images=floats)
     scores = _evaluate(str(tmp_path / "samples.npz"), inception_weights_path, sample_mode="course")
-    assert set(scores["course"]) >= {"fid", "precision", "recall"}
-    assert scores["course"]["fid"] < scores["fid"]  # the clip removes the background speckle
-    assert "clip(x, 0, 1)" in scores["provenance"]["course_quantization"]
+    assert set(scores["course"]) >= {"fid", "precision", "recall", "density", "coverage"}
+    assert scores["course"]["fid"] < scores["fid"]  # black backgrounds hide the speckle
+    course = scores["provenance"]["course"]
+    assert "save_image" in course["quantization"] and "max(0, 2u - 255)" in course["reference_quantization"]
     assert "(x + 1) * 127.5" in scores["provenance"]["quantization"]
+
+    # The template, step by step: the test images normalized to [-1, 1] and both sides saved.
+    normalized_test = (mnist_test[:N].astype(np.float32) / np.float32(255) - np.float32(0.5)) / np.float32(0.5)
+    real_folder = _save_image_folder(normalized_test, tmp_path / "test_pngs")
+    fake_folder = _save_image_folder(floats, tmp_path / "sample_pngs")
+    from tfgan_replica.metrics import FeatureExtractor
+
+    extractor = FeatureExtractor.shared(inception_weights_path, 16)
+    expected = _pytorch_fid_style(extractor, fake_folder, real_folder)
+    assert scores["course"]["fid"] == pytest.approx(expected, rel=1e-3)
 
 
 def test_cli_writes_json_with_provenance(cache_root, inception_weights_path, real_png_folder, tmp_path):
@@ -113,8 +153,6 @@ def test_bad_inputs_fail_with_a_clear_message(tmp_path, mnist_test, real_png_fol
         evaluate(str(tmp_path / "missing.npz"))
     with pytest.raises(ValueError, match="svhn images"):
         evaluate(str(tmp_path / "few.npz"), dataset="svhn", num_samples=5)
-    with pytest.raises(ValueError, match="already quantized"):
-        evaluate(str(real_png_folder), sample_mode="course")
     np.savez(tmp_path / "range.npz", images=np.full((4, 28, 28, 1), 3.0, np.float32))
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         evaluate(str(tmp_path / "range.npz"), num_samples=4)
@@ -130,9 +168,9 @@ class _CountingExtractor:
         self.settings = {"weights_sha1": "abc", "resize": "bilinear", **settings}
         self.calls = 0
 
-    def __call__(self, images, progress=True):
+    def __call__(self, images, sample_mode="standard", progress=True):
         self.calls += 1
-        flat = images.reshape(len(images), -1).astype(np.float32)
+        flat = to_uint8(images, sample_mode).reshape(len(images), -1).astype(np.float32)
         return np.stack([flat.mean(1), flat.std(1), (flat > 0).mean(1)], axis=1)
 
 
@@ -158,8 +196,7 @@ def test_reference_cache_hits_only_with_identical_settings(tmp_path, monkeypatch
         reference.reference_features(other, progress=False, **arguments)
         assert other.calls == before + 1, change or other.settings
     before = extractor.calls
-    monkeypatch.setattr(reference, "REAL_QUANTIZATION", "some other pixel mapping")
-    reference.reference_features(extractor, "mnist", "test", 30, progress=False)
+    reference.reference_features(extractor, "mnist", "test", 30, progress=False, sample_mode="course")
     assert extractor.calls == before + 1
     assert len(list((tmp_path / "reference").glob("*.npz"))) == 2 + len(changed)
     assert not list((tmp_path / "reference").glob(".*"))  # no temporary files left

@@ -37,17 +37,34 @@ def test_standard_quantization_is_as_if_saved():
     assert got.dtype == np.uint8
 
 
-def test_course_mode_blackens_negatives_and_is_opt_in():
-    x = np.array([-1.0, -0.2, 0.0, 0.5, 1.0], np.float32).reshape(1, 5, 1, 1)
-    np.testing.assert_array_equal(features.quantize(x, "course").ravel(), [0, 0, 0, 128, 255])
+def test_course_mode_writes_samples_as_torchvision_save_image():
+    x = np.array([-1.0, -0.2, 0.0, 0.001, 0.002, 0.5, 0.999, 1.0], np.float32).reshape(1, 8, 1, 1)
+    # floor(clamp(255 x + 0.5, 0, 255)): 0.001 -> 0.755 -> 0, 0.002 -> 1.01 -> 1, 0.999 -> 255.245
+    np.testing.assert_array_equal(features.quantize(x, "course").ravel(),
+                                  [0, 0, 0, 0, 1, 128, 255, 255])
     assert not np.array_equal(features.quantize(x), features.quantize(x, "course"))
     with pytest.raises(ValueError, match="sample_mode"):
         features.quantize(x, "pytorch")
 
 
-def test_uint8_passes_through_and_grayscale_gains_a_channel_axis():
+def test_course_mode_maps_stored_pixels_as_the_template_wrote_the_test_set():
+    stored = np.array([0, 127, 128, 129, 200, 254, 255], np.uint8).reshape(1, 7, 1, 1)
+    np.testing.assert_array_equal(features.quantize(stored, "course").ravel(),
+                                  [0, 0, 1, 3, 145, 253, 255])  # max(0, 2u - 255)
+
+
+def test_course_mode_treats_a_stored_image_like_its_normalized_tensor():
+    # The template loaded u with ToTensor + Normalize(0.5, 0.5) and then saved it; both
+    # routes must give the same pixels for every uint8 value.
+    u = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    normalized = ((u.astype(np.float32) / np.float32(255) - np.float32(0.5)) / np.float32(0.5))
+    np.testing.assert_array_equal(features.quantize(normalized, "course"),
+                                  features.quantize(u, "course"))
+
+
+def test_uint8_passes_through_the_standard_mode_and_grayscale_gains_a_channel_axis():
     images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
-    quantized = features.quantize(images, "course")
+    quantized = features.quantize(images)
     assert quantized.shape == (3, 28, 28, 1)
     np.testing.assert_array_equal(quantized[..., 0], images)
 

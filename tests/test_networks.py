@@ -72,6 +72,36 @@ def test_discriminator_logits_and_parameters(name):
     assert trainable_count(discriminator) == DISCRIMINATOR_PARAMS[name]
 
 
+def test_template_dropout_follows_each_hidden_layer_and_stays_on_at_inference():
+    plain = networks.build_discriminator("mlp")
+    dropped = networks.build_discriminator("mlp", dropout=0.3)
+    kinds = [type(layer).__name__ for layer in dropped.layers]
+    assert kinds.count("AlwaysOnDropout") == 3
+    assert all(kinds[i - 1] == "LeakyReLU" for i, kind in enumerate(kinds) if kind == "AlwaysOnDropout")
+    assert trainable_count(dropped) == trainable_count(plain)
+
+    # Like PyTorch's F.dropout(x, 0.3): a 1 - 0.3 keep rate, kept units scaled by 1 / 0.7,
+    # on every call, also with training=False.
+    layer = networks.AlwaysOnDropout(0.3, seed=1)
+    ones = tf.ones((200, 500))
+    for training in (False, True, None):
+        out = layer(ones, training=training).numpy()
+        kept = out != 0
+        assert abs(kept.mean() - 0.7) < 0.01
+        np.testing.assert_allclose(out[kept], 1 / 0.7, rtol=1e-6)
+    batch = tf.random.uniform((8, 28, 28, 1), -1, 1)
+    first, second = (dropped(batch, training=False).numpy() for _ in range(2))
+    assert not np.allclose(first, second)  # a fresh mask on every call
+    np.testing.assert_array_equal(plain(batch, training=False), plain(batch, training=False))
+
+
+def test_dropout_is_refused_where_report_b_had_none():
+    with pytest.raises(ValueError, match="no dropout option"):
+        networks.build_discriminator("conv", dropout=0.3)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+        networks.build_discriminator("mlp", dropout=1.0)
+
+
 def test_spectral_norm_wraps_every_weighted_layer_and_adds_no_trainable_weights():
     plain = networks.build_discriminator("dcgan_improved")
     normed = networks.build_discriminator("dcgan_improved", spectral_norm=True)

@@ -27,6 +27,9 @@ def test_report_settings():
     mlp = presets.get_preset("mlp_bce")
     assert (mlp.generator, mlp.discriminator, mlp.batch_size, mlp.epochs) == ("mlp", "mlp", 64, 100)
     assert (mlp.real_target, mlp.d_optimizer) == (1.0, presets.adam(2e-4, epsilon=1e-8))
+    report_b = [p for p in presets.PRESETS.values() if p.report == "B"]
+    assert {p.dropout for p in report_b if p.discriminator == "mlp"} == {0.3}  # the template's D
+    assert presets.get_preset("mlp_conv_hinge_sn").dropout == 0.0
     clip = presets.get_preset("mlp_wgan_clip")
     assert clip.d_optimizer == clip.g_optimizer == presets.rmsprop(5e-5, rho=0.99, epsilon=1e-16)
     assert presets.get_preset("dcgan_svhn").dataset == "svhn"
@@ -92,6 +95,8 @@ def test_replace_applies_and_validates():
     (dict(generator="resnet"), "unknown generator 'resnet'"),
     (dict(diffaug="color,zoom"), "diffaug: .*zoom"),
     (dict(ema_decay=1.0), "ema_decay"),
+    (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
+    (dict(discriminator="conv"), "dropout is an option of the \\['mlp'\\] discriminator"),
     (dict(batch_size=0), "must be positive"),
     (dict(d_optimizer="adam"), "must be an OptimizerConfig"),
     (dict(epoch=3), r"unknown preset field\(s\) \['epoch'\]"),

@@ -5,16 +5,53 @@ the metrics) goes through `to_uint8`, so an image scored in memory equals the
 same image written to disk.
 """
 
+import dataclasses
 import math
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
+
+@dataclasses.dataclass(frozen=True)
+class PixelMode:
+    """How an evaluator turns images into the uint8 pixels it scores.
+
+    `from_float` maps generator outputs in [-1, 1]; `from_uint8` maps stored images
+    (the reference set, or uint8 samples). Both sides of a comparison go through the
+    same mode.
+    """
+
+    from_float: Callable[[np.ndarray], np.ndarray]
+    from_uint8: Callable[[np.ndarray], np.ndarray]
+    float_description: str
+    uint8_description: str
+
+
+def _save_image_pixels(x):
+    """`torchvision.utils.save_image` of a float tensor: floor(clamp(255 x + 0.5, 0, 255))."""
+    x = np.asarray(x, np.float32)
+    return np.floor(np.clip(x * np.float32(255) + np.float32(0.5), 0, 255)).astype(np.uint8)
+
+
+def _standard_pixels(x):
+    return np.clip(np.rint((np.asarray(x, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _course_stored_pixels(u):
+    """A stored pixel u, normalized to 2u/255 - 1 and written by save_image: max(0, 2u - 255)."""
+    return np.maximum(0, 2 * np.asarray(u, np.int32) - 255).astype(np.uint8)
+
+
 SAMPLE_MODES = {
-    # name: (pixel value of a float image x in [-1, 1], description for provenance)
-    "standard": (lambda x: (x + 1.0) * 127.5, "uint8 = round((x + 1) * 127.5), clipped to [0, 255]"),
-    # Report B's sample writer saved tanh outputs without rescaling: negatives became black.
-    "course": (lambda x: np.clip(x, 0.0, 1.0) * 255.0, "uint8 = round(clip(x, 0, 1) * 255)"),
+    "standard": PixelMode(_standard_pixels, np.asarray,
+                          "uint8 = round((x + 1) * 127.5), clipped to [0, 255]",
+                          "uint8 as stored in the dataset"),
+    # Report B's evaluator read PNG folders that torchvision's save_image wrote from tensors
+    # in [-1, 1], for the test images and the samples alike: negatives became black.
+    "course": PixelMode(_save_image_pixels, _course_stored_pixels,
+                        "uint8 = floor(clip(255 x + 0.5, 0, 255)) (torchvision save_image)",
+                        "uint8 = max(0, 2u - 255) (save_image of the normalized image 2u/255 - 1)"),
 }
 
 
@@ -24,10 +61,14 @@ def check_sample_mode(sample_mode):
 
 
 def to_uint8(images, sample_mode="standard"):
-    """Float images in [-1, 1] -> uint8 pixels as a PNG writer would store them."""
+    """Images -> the uint8 pixels `sample_mode` scores (standard: as a PNG writer stores them).
+
+    Float images are taken to lie in [-1, 1]; uint8 images are stored pixels.
+    """
     check_sample_mode(sample_mode)
-    pixels = SAMPLE_MODES[sample_mode][0](np.asarray(images, np.float32))
-    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+    mode = SAMPLE_MODES[sample_mode]
+    images = np.asarray(images)
+    return mode.from_uint8(images) if images.dtype == np.uint8 else mode.from_float(images)
 
 
 def save_png(image, path):

@@ -17,8 +17,8 @@ from PIL import Image
 
 from tfgan_replica import presets
 
-# Published FID / precision / recall of report B (its evaluator differs from ours:
-# see the protocol note that the report prints). Report A published figures only.
+# Published FID / precision / recall of report B, scored by its own evaluator (our
+# `course` column repeats it). Report A published figures only.
 PUBLISHED = {
     "mlp_bce": {"fid": 66.74, "precision": 0.21, "recall": 0.18},
     "mlp_bce_sn": {"fid": 39.27, "precision": 0.23, "recall": 0.19},
@@ -30,12 +30,12 @@ PROTOCOL_NOTE = (
     "Our protocol: FID Inception (inception-2015-12-05, pool_3), generated images "
     "quantized to uint8 as saved, bilinear resize to 299x299, 10,000 generated against "
     "the 10,000 MNIST test images; precision/recall k=3 and density/coverage k=5 on the "
-    "same Inception features. Report B used a pytorch-fid style FID against the MNIST "
-    "training images and precision/recall on VGG16 features, and saved samples with "
-    "negative pixels clipped to black; its column `course` repeats our scores with that "
-    "sample mode. Compare with care. A row marked `earlier definition` ran before the "
-    "named settings of its preset changed; `reproduce` retrains it (a longer run of "
-    "unchanged settings continues from the recorded one)."
+    "same Inception features. The `course` column is report B's own evaluator, the one "
+    "behind its published numbers: pytorch-fid on PNG folders of the test images and the "
+    "samples, both written by torchvision's save_image from [-1, 1] tensors, so every "
+    "negative pixel became black on both sides. A row marked `earlier definition` ran "
+    "before the named settings of its preset changed; `reproduce` retrains it (a longer "
+    "run of unchanged settings continues from the recorded one)."
 )
 
 
@@ -77,20 +77,19 @@ def write_report(results_dir):
 def table_rows(runs, floors=None):
     """The results table as markdown lines: one row per preset, then each dataset's real floor."""
     header = ("| preset | epochs | steps | FID | precision | recall | density | coverage | KID x1e3 "
-              "| FID (course) | published FID / P / R | train min | eval min |")
+              "| course FID / P / R | published FID / P / R | train min | eval min |")
     rows = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, run in sorted(runs.items()):
-        course = run["evaluation"].get("course", {}).get("fid")
         rows.append(
             f"| {name}{_definition_note(name, run)} | {run['epochs']} | {run['steps']} "
-            f"| {_scores(run['evaluation'])} "
-            f"| {'' if course is None else f'{course:.2f}'} "
-            f"| {_published(PUBLISHED.get(name))} | {run['train_seconds'] / 60:.1f} "
+            f"| {_scores(run['evaluation'])} | {_fid_p_r(run['evaluation'].get('course'))} "
+            f"| {_fid_p_r(PUBLISHED.get(name))} | {run['train_seconds'] / 60:.1f} "
             f"| {run['eval_seconds'] / 60:.1f} |"
         )
     for dataset, floor in sorted((floors or {}).items()):
         rows.append(f"| real {dataset} training images (the floor) | — | — "
-                    f"| {_scores(floor['evaluation'])} |  | — | — | {floor['eval_seconds'] / 60:.1f} |")
+                    f"| {_scores(floor['evaluation'])} | {_fid_p_r(floor['evaluation'].get('course'))} "
+                    f"| — | — | {floor['eval_seconds'] / 60:.1f} |")
     return rows
 
 
@@ -107,7 +106,7 @@ def _scores(scores):
             f"| {scores['density']:.3f} | {scores['coverage']:.3f} | {1e3 * scores['kid_mean']:.2f}")
 
 
-def _published(numbers):
+def _fid_p_r(numbers):
     if numbers is None:
         return "—"
     return f"{numbers['fid']:.2f} / {numbers['precision']:.2f} / {numbers['recall']:.2f}"

@@ -41,6 +41,12 @@ def default_presets():
             if preset.dataset == "mnist" and preset.report]
 
 
+def sample_mode(preset):
+    """Report B's rows (and ours on its generator) are also scored by report B's own
+    evaluator, beside the standard protocol."""
+    return "course" if preset.generator == "mlp" and preset.report in ("B", "ours") else "standard"
+
+
 def plan(preset, budget):
     """(epochs, steps_per_epoch or None) of `preset` under `budget`."""
     if budget == "smoke":
@@ -121,7 +127,8 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0):
     started = time.time()
     scores = metrics.evaluate(train_images[np.sort(chosen)], dataset=dataset, split="test",
                               num_samples=num_samples, num_reference=num_reference,
-                              inception_weights=inception_weights, seed=seed, progress=False)
+                              inception_weights=inception_weights, seed=seed, progress=False,
+                              sample_mode="course" if dataset == "mnist" else "standard")
     return {"budget": budget, "seed": seed, "source": f"{dataset} train split",
             "eval_seconds": round(time.time() - started, 1), "evaluation": scores,
             "command": f"./run.sh reproduce --budget={budget}"}
@@ -152,13 +159,11 @@ def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, 
     _keep_real_grid(results_dir, preset.dataset)
 
     started = time.time()
-    # Report B's rows are also scored with its own sample writer's pixel mapping.
-    sample_mode = "course" if preset.name in report.PUBLISHED else "standard"
     scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split="test",
                               num_samples=num_samples,
                               num_reference=num_reference,
-                              inception_weights=inception_weights, sample_mode=sample_mode,
-                              seed=preset.seed)
+                              inception_weights=inception_weights,
+                              sample_mode=sample_mode(preset), seed=preset.seed)
     return {
         "preset": preset.to_dict(),
         "budget": budget,

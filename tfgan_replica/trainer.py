@@ -62,7 +62,8 @@ def build_model(preset, jit_compile=False):
     generator = networks.build_generator(preset.generator, preset.latent_dim)
     discriminator = networks.build_discriminator(
         preset.discriminator, image_shape=data.image_shape(preset.dataset),
-        spectral_norm=preset.spectral_norm, minibatch_stddev=preset.minibatch_stddev)
+        spectral_norm=preset.spectral_norm, minibatch_stddev=preset.minibatch_stddev,
+        dropout=preset.dropout)
     augment = None
     if preset.diffaug:
         from tfgan_replica import diffaug

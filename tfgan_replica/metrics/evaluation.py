@@ -23,6 +23,8 @@ K_PRECISION_RECALL = 3
 K_DENSITY_COVERAGE = 5
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
+COURSE_EVALUATOR = ("report B's template: pytorch_fid.calculate_fid_given_paths on PNG folders "
+                    "of the test images and the samples, both written by torchvision save_image")
 
 
 def score_features(fake_features, real):
@@ -37,6 +39,11 @@ def score_features(fake_features, real):
     return scores
 
 
+def _quantization(sample_mode, images):
+    mode = SAMPLE_MODES[sample_mode]
+    return mode.uint8_description if images.dtype == np.uint8 else mode.float_description
+
+
 def _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size):
     check_sample_mode(sample_mode)
     data.image_shape(dataset)
@@ -46,11 +53,7 @@ def _check_arguments(source, dataset, num_samples, num_reference, sample_mode, b
         raise ValueError(f"num_reference must be at least 2 or None (whole split), got {num_reference}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    kind = samples.describe_source(source)
-    if sample_mode == "course" and kind == "png_folder":
-        raise ValueError("sample_mode='course' re-quantizes float generator outputs; a PNG folder is "
-                         "already quantized: pass an exported generator or a float .npz")
-    return kind
+    return samples.describe_source(source)
 
 
 def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_reference=None,
@@ -60,8 +63,11 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
 
     `source`: an exported generator folder, an .npz with key `images` (uint8, or float in
     [-1, 1]), a folder of PNGs, or an image array. `num_reference=None` uses the whole
-    split. `sample_mode='course'` adds a `course` entry scored with report B's pixel mapping
-    clip(x, 0, 1) * 255, beside (never instead of) the standard scores.
+    split. `sample_mode='course'` adds a `course` entry: report B's own evaluator, which
+    scored PNGs that torchvision's save_image wrote from [-1, 1] tensors, for the samples
+    and the test images alike (see `images.SAMPLE_MODES`). It comes beside the standard
+    scores, never instead of them. uint8 samples are taken as stored images, like the
+    reference: the course mode maps them as the template mapped its test set.
     """
     kind = _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size)
     started = time.time()
@@ -70,15 +76,17 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
     if images.shape[1:] != expected_shape:
         raise ValueError(f"generated images have shape {images.shape[1:]} but {dataset} images "
                          f"are {expected_shape}; check --dataset")
-    if sample_mode == "course" and images.dtype == np.uint8:
-        raise ValueError("sample_mode='course' needs float samples in [-1, 1], got uint8 images")
 
     extractor = FeatureExtractor.shared(inception_weights, batch_size)
-    real = reference.reference_features(extractor, dataset, split, num_reference,
-                                        reference_source, progress)
-    result = score_features(extractor(images, "standard", progress), real)
+
+    def score(mode):
+        real = reference.reference_features(extractor, dataset, split, num_reference,
+                                            reference_source, progress, mode)
+        return real, score_features(extractor(images, mode, progress), real)
+
+    real, result = score("standard")
     if sample_mode == "course":
-        result["course"] = score_features(extractor(images, "course", progress), real)
+        _, result["course"] = score("course")
     result["provenance"] = {
         **real.settings,
         "num_generated": len(images),
@@ -86,10 +94,13 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
         "source": "array" if kind == "array" else str(source),
         "source_kind": kind,
         "seed": seed,
-        "quantization": SAMPLE_MODES["standard"][1],
-        "reference_quantization": reference.REAL_QUANTIZATION,
+        "quantization": _quantization("standard", images),
+        "reference_quantization": SAMPLE_MODES["standard"].uint8_description,
         "sample_mode": sample_mode,
-        **({"course_quantization": SAMPLE_MODES["course"][1]} if sample_mode == "course" else {}),
+        **({"course": {"evaluator": COURSE_EVALUATOR,
+                       "quantization": _quantization("course", images),
+                       "reference_quantization": SAMPLE_MODES["course"].uint8_description}}
+           if sample_mode == "course" else {}),
         "k_precision_recall": K_PRECISION_RECALL,
         "k_density_coverage": K_DENSITY_COVERAGE,
         "kid": {"kernel": "(x.y / d + 1)^3", "subsets": KID_SUBSETS, "subset_size": KID_SUBSET_SIZE},

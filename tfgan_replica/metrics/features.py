@@ -32,12 +32,9 @@ def as_image_batch(images, name="images"):
 
 
 def quantize(images, sample_mode="standard"):
-    """Float images in [-1, 1] -> uint8 as if saved; uint8 images pass through unchanged."""
+    """Images -> the uint8 pixels that `sample_mode` scores (see `images.SAMPLE_MODES`)."""
     check_sample_mode(sample_mode)
-    images = as_image_batch(images)
-    if images.dtype == np.uint8:
-        return images
-    return to_uint8(images, sample_mode)
+    return to_uint8(as_image_batch(images), sample_mode)
 
 
 def to_network_input(images_uint8):
@@ -84,7 +81,8 @@ class FeatureExtractor:
         }
 
     def __call__(self, images, sample_mode="standard", progress=True):
-        """Features (N, 2048) float32 of uint8 images or of float images in [-1, 1]."""
+        """Features (N, 2048) float32 of uint8 images or of float images in [-1, 1], with
+        the pixels that `sample_mode` scores."""
         images = quantize(images, sample_mode)
         count = len(images)
         bar = keras.utils.Progbar(count, unit_name="image") if progress else None

@@ -12,10 +12,9 @@ import json
 import numpy as np
 
 from tfgan_replica import data
+from tfgan_replica.images import SAMPLE_MODES
 from tfgan_replica.metrics import cache
 from tfgan_replica.metrics.fid import FeatureStatistics
-
-REAL_QUANTIZATION = "uint8 as stored in the dataset"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,14 +24,15 @@ class ReferenceFeatures:
     settings: dict
 
 
-def reference_settings(dataset, split, num_reference, extractor_settings, source=None):
+def reference_settings(dataset, split, num_reference, extractor_settings, source=None,
+                       sample_mode="standard"):
     """The cache key material; also written into every score's provenance."""
     return {
         "dataset": dataset,
         "split": split,
         "num_reference": "all" if num_reference is None else int(num_reference),
         "source": "default" if source is None else str(source),
-        "quantization": REAL_QUANTIZATION,
+        "quantization": SAMPLE_MODES[sample_mode].uint8_description,
         **extractor_settings,
     }
 
@@ -53,13 +53,16 @@ def load_reference_images(dataset, split, num_reference=None, source=None):
     return images[:num_reference]
 
 
-def reference_features(extractor, dataset, split, num_reference=None, source=None, progress=True):
+def reference_features(extractor, dataset, split, num_reference=None, source=None, progress=True,
+                       sample_mode="standard"):
     """Returns `ReferenceFeatures` for the split, from the cache or computed and cached.
 
     `extractor` maps uint8 images to features and has a `settings` dict (see
-    `features.FeatureExtractor`).
+    `features.FeatureExtractor`); `sample_mode` says how the stored pixels are mapped
+    first (the course evaluator wrote its test images through save_image too).
     """
-    settings = reference_settings(dataset, split, num_reference, extractor.settings, source)
+    settings = reference_settings(dataset, split, num_reference, extractor.settings, source,
+                                  sample_mode)
     path = _cache_path(settings)
     if path.exists():
         with np.load(path, allow_pickle=False) as stored:
@@ -67,7 +70,7 @@ def reference_features(extractor, dataset, split, num_reference=None, source=Non
                 stats = FeatureStatistics(stored["mu"], stored["sigma"], int(stored["num"]))
                 return ReferenceFeatures(stored["features"], stats, settings)
     images = load_reference_images(dataset, split, num_reference, source)
-    features = extractor(images, progress=progress)
+    features = extractor(images, sample_mode, progress=progress)
     stats = FeatureStatistics.from_features(features)
     with cache.atomic_path(path) as tmp:
         np.savez(tmp, features=features, mu=stats.mu, sigma=stats.sigma, num=stats.num,

@@ -9,7 +9,8 @@ Wasserstein critics (the losses apply any sigmoid).
 """
 
 from tfgan_replica.networks import conv, improved, mlp, svhn, tutorial
-from tfgan_replica.networks.layers import DiscriminatorOptions, MinibatchStddev, SpectralNorm
+from tfgan_replica.networks.layers import (AlwaysOnDropout, DiscriminatorOptions, MinibatchStddev,
+                                           SpectralNorm)
 
 GENERATORS = {
     "dcgan_tutorial": tutorial,
@@ -19,7 +20,9 @@ GENERATORS = {
 }
 DISCRIMINATORS = {**GENERATORS, "conv": conv}
 # Discriminators without a spatial layout tied to their generator accept any image size.
-_ANY_SHAPE = ("mlp", "conv")
+ANY_SHAPE_DISCRIMINATORS = ("mlp", "conv")
+# Discriminators with the `dropout` option (report B's template MLP).
+DROPOUT_DISCRIMINATORS = ("mlp",)
 
 
 def _lookup(registry, kind, name):
@@ -45,11 +48,13 @@ def build_generator(name, latent_dim=100, image_shape=None):
     return module.generator(latent_dim)
 
 
-def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_stddev=False):
-    """Builds discriminator `name` with optional spectral norm and minibatch stddev."""
+def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_stddev=False,
+                        dropout=0.0):
+    """Builds discriminator `name` with optional spectral norm, minibatch stddev and the
+    template's always-on dropout (`mlp` only: report B's MLP discriminator had it)."""
     module = _lookup(DISCRIMINATORS, "discriminator", name)
     shape = tuple(image_shape) if image_shape is not None else module.IMAGE_SHAPE
-    if shape != module.IMAGE_SHAPE and name not in _ANY_SHAPE:
+    if shape != module.IMAGE_SHAPE and name not in ANY_SHAPE_DISCRIMINATORS:
         raise ValueError(
             f"discriminator {name!r} takes {_describe(module.IMAGE_SHAPE)} images, not "
             f"{_describe(shape)}; pick one built for that dataset, or 'mlp'/'conv' "
@@ -57,7 +62,13 @@ def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_s
         )
     if len(shape) != 3 or (name == "conv" and (shape[0] % 4 or shape[1] % 4)):
         raise ValueError(f"discriminator {name!r} cannot take images of shape {shape}")
-    options = DiscriminatorOptions(spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if dropout and name not in DROPOUT_DISCRIMINATORS:
+        raise ValueError(f"discriminator {name!r} has no dropout option; it belongs to "
+                         f"{list(DROPOUT_DISCRIMINATORS)} (report B's template)")
+    options = DiscriminatorOptions(spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev,
+                                   dropout=dropout)
     return module.discriminator(options, shape)
 
 
@@ -68,6 +79,9 @@ def _describe(shape):
 __all__ = [
     "GENERATORS",
     "DISCRIMINATORS",
+    "ANY_SHAPE_DISCRIMINATORS",
+    "DROPOUT_DISCRIMINATORS",
+    "AlwaysOnDropout",
     "MinibatchStddev",
     "SpectralNorm",
     "build_generator",

@@ -102,16 +102,35 @@ class SpectralNorm(layers.Wrapper):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="tfgan_replica")
+class AlwaysOnDropout(layers.Dropout):
+    """Dropout that is active on every call, whatever the `training` flag.
+
+    Report B's template applied PyTorch's functional `F.dropout(x, 0.3)`, whose
+    `training` argument defaults to True: the discriminator dropped units whenever it
+    was called, in training and in evaluation alike, not only under `model.train()`.
+    Its numbers come from that discriminator, so this layer keeps the semantics.
+    """
+
+    def call(self, inputs, training=None):
+        return super().call(inputs, training=True)
+
+
 class DiscriminatorOptions:
     """Applies the discriminator options uniformly to every builder's layers."""
 
-    def __init__(self, spectral_norm=False, minibatch_stddev=False):
+    def __init__(self, spectral_norm=False, minibatch_stddev=False, dropout=0.0):
         self.spectral_norm = spectral_norm
         self.minibatch_stddev = minibatch_stddev
+        self.dropout = dropout
 
     def weighted(self, layer):
         """Wraps a Dense/Conv layer in spectral normalization when asked."""
         return SpectralNorm(layer) if self.spectral_norm else layer
+
+    def hidden_dropout(self):
+        """The template's always-on dropout after a hidden activation, or nothing."""
+        return [AlwaysOnDropout(self.dropout)] if self.dropout else []
 
     def stddev(self):
         """The minibatch-stddev layer, or nothing, placed before the last layers."""

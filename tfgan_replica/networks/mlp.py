@@ -33,7 +33,10 @@ def generator(latent_dim=100):
 
 
 def discriminator(options, image_shape=IMAGE_SHAPE):
-    """Flatten -> 1024 -> 512 -> 256 (LeakyReLU 0.2) -> logits. Works on any image size."""
+    """Flatten -> 1024 -> 512 -> 256 (LeakyReLU 0.2, each then `options.dropout`) -> logits.
+
+    Works on any image size. Report B's template drops 30% of each hidden layer's units.
+    """
     w = options.weighted
     return keras.Sequential(
         [
@@ -41,10 +44,13 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             layers.Flatten(),
             w(layers.Dense(1024, **torch_init(math.prod(image_shape)))),
             layers.LeakyReLU(0.2),
+            *options.hidden_dropout(),
             w(layers.Dense(512, **torch_init(1024))),
             layers.LeakyReLU(0.2),
+            *options.hidden_dropout(),
             w(layers.Dense(256, **torch_init(512))),
             layers.LeakyReLU(0.2),
+            *options.hidden_dropout(),
             *options.stddev(),
             w(layers.Dense(1, **torch_init(256 + options.minibatch_stddev))),
             logits(),
