@@ -111,6 +111,17 @@ def test_spectral_norm_wraps_every_weighted_layer_and_adds_no_trainable_weights(
     assert trainable_count(normed) == trainable_count(plain)
 
 
+@pytest.mark.parametrize("name", sorted(DISCRIMINATOR_PARAMS))
+def test_spectral_norm_can_leave_the_output_layer_free(name):
+    every = networks.build_discriminator(name, spectral_norm=True)
+    hidden = networks.build_discriminator(name, spectral_norm=True, spectral_norm_output=False)
+    assert isinstance(every.layers[-2], networks.SpectralNorm)  # before the float32 logits
+    assert type(hidden.layers[-2]).__name__ == "Dense"
+    wrapped = [layer for layer in hidden.layers if isinstance(layer, networks.SpectralNorm)]
+    assert len(wrapped) == sum(isinstance(layer, networks.SpectralNorm) for layer in every.layers) - 1
+    assert trainable_count(hidden) == trainable_count(every)
+
+
 def test_spectral_norm_brings_largest_singular_value_to_one_and_keeps_the_raw_kernel():
     critic = networks.build_discriminator("mlp", spectral_norm=True)
     wrapper = critic.layers[1]

@@ -95,6 +95,7 @@ def test_replace_applies_and_validates():
     (dict(generator="resnet"), "unknown generator 'resnet'"),
     (dict(diffaug="color,zoom"), "diffaug: .*zoom"),
     (dict(ema_decay=1.0), "ema_decay"),
+    (dict(spectral_norm_output=False), "needs spectral_norm=True"),
     (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
     (dict(discriminator="conv"), "dropout is an option of the \\['mlp'\\] discriminator"),
     (dict(batch_size=0), "must be positive"),

@@ -85,6 +85,7 @@ class Preset:
     discriminator: str = "dcgan_improved"
     family: str = "bce"
     spectral_norm: bool = False
+    spectral_norm_output: bool = True
     minibatch_stddev: bool = False
     dropout: float = 0.0
     diffaug: str | None = None
@@ -191,6 +192,9 @@ def _validate(p):
         fail("family 'wgan_gp' needs gp_weight > 0 (usually 10)")
     if p.family != "wgan_gp" and p.gp_weight is not None:
         fail(f"gp_weight is only used by family 'wgan_gp', not {p.family!r}")
+    if not p.spectral_norm_output and not p.spectral_norm:
+        fail("spectral_norm_output=False leaves the output layer out of spectral norm; it needs "
+             "spectral_norm=True")
     if p.ema_decay is not None and not 0.0 < p.ema_decay < 1.0:
         fail(f"ema_decay must be in (0, 1), got {p.ema_decay}")
     if p.cpu_epochs is not None and p.cpu_epochs < 1:

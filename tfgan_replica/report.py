@@ -39,14 +39,18 @@ PROTOCOL_NOTE = (
 )
 
 
+def load_json(path, default):
+    """The JSON value at `path`, or `default` where there is no file yet."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else default
+
+
 def load_results(results_dir):
-    path = Path(results_dir, "results.json")
-    return json.loads(path.read_text()) if path.is_file() else {"runs": {}}
+    return load_json(Path(results_dir, "results.json"), {"runs": {}})
 
 
 def load_curves(results_dir, preset):
-    path = Path(results_dir, "curves", f"{preset}.json")
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return load_json(Path(results_dir, "curves", f"{preset}.json"), {})
 
 
 def write_report(results_dir):
@@ -82,13 +86,13 @@ def table_rows(runs, floors=None):
     for name, run in sorted(runs.items()):
         rows.append(
             f"| {name}{_definition_note(name, run)} | {run['epochs']} | {run['steps']} "
-            f"| {_scores(run['evaluation'])} | {_fid_p_r(run['evaluation'].get('course'))} "
-            f"| {_fid_p_r(PUBLISHED.get(name))} | {run['train_seconds'] / 60:.1f} "
+            f"| {_scores(run['evaluation'])} | {fid_p_r(run['evaluation'].get('course'))} "
+            f"| {fid_p_r(PUBLISHED.get(name))} | {run['train_seconds'] / 60:.1f} "
             f"| {run['eval_seconds'] / 60:.1f} |"
         )
     for dataset, floor in sorted((floors or {}).items()):
         rows.append(f"| real {dataset} training images (the floor) | — | — "
-                    f"| {_scores(floor['evaluation'])} | {_fid_p_r(floor['evaluation'].get('course'))} "
+                    f"| {_scores(floor['evaluation'])} | {fid_p_r(floor['evaluation'].get('course'))} "
                     f"| — | — | {floor['eval_seconds'] / 60:.1f} |")
     return rows
 
@@ -106,7 +110,7 @@ def _scores(scores):
             f"| {scores['density']:.3f} | {scores['coverage']:.3f} | {1e3 * scores['kid_mean']:.2f}")
 
 
-def _fid_p_r(numbers):
+def fid_p_r(numbers):
     if numbers is None:
         return "—"
     return f"{numbers['fid']:.2f} / {numbers['precision']:.2f} / {numbers['recall']:.2f}"

@@ -1,12 +1,13 @@
 """Re-run both reports: `./run.sh reproduce [--presets=a,b] [--budget=smoke|cpu|full]`.
 
 Trains and evaluates each preset, skips those already finished, and writes
-results/results.json, results/README.md and results/figures/.
+results/results.json, results/README.md and results/figures/. `--ablations=NAME`
+runs a measured search instead (results/ablations.md).
 """
 
 from absl import app, flags
 
-from tfgan_replica import reproduction
+from tfgan_replica import ablations, reproduction
 
 flags.DEFINE_list("presets", None, "Presets to run (default: every MNIST preset of the reports and ours).")
 flags.DEFINE_enum("budget", "cpu", reproduction.BUDGETS,
@@ -15,12 +16,20 @@ flags.DEFINE_string("results_dir", "results", "Where results.json, the table and
 flags.DEFINE_string("runs_dir", "runs/reproduce", "Where the training runs go.")
 flags.DEFINE_bool("force", False, "Retrain presets that are already finished.")
 flags.DEFINE_string("inception_weights", None, "Path of fid_inception_2015_12_05.pt (else fetched with pip).")
+flags.DEFINE_list("ablations", None, f"Ablation studies to run instead of presets: {sorted(ablations.STUDIES)}.")
+flags.register_validator("ablations", lambda names: set(names or ()) <= set(ablations.STUDIES),
+                         f"--ablations takes names of {sorted(ablations.STUDIES)}")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    if FLAGS.ablations:
+        for name in FLAGS.ablations:
+            ablations.run_study(name, FLAGS.budget, FLAGS.results_dir, "runs/ablations", FLAGS.force,
+                                FLAGS.inception_weights)
+        return
     reproduction.reproduce(FLAGS.presets, FLAGS.budget, FLAGS.results_dir, FLAGS.runs_dir,
                            FLAGS.force, FLAGS.inception_weights)
 

@@ -86,7 +86,7 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
             continue
         results = report.load_results(results_dir)  # keep what others wrote meanwhile
         results["runs"][preset.name] = record
-        _write_json(results_dir / "results.json", results)
+        write_json(results_dir / "results.json", results)
         print_fn(f"{preset.name}: FID {record['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
     _score_floors(sorted({preset.dataset for preset in chosen}), budget, results_dir, force,
@@ -107,7 +107,7 @@ def _score_floors(datasets, budget, results_dir, force, inception_weights, print
             continue
         results = report.load_results(results_dir)
         results.setdefault("floors", {})[dataset] = floor
-        _write_json(results_dir / "results.json", results)
+        write_json(results_dir / "results.json", results)
         print_fn(f"real {dataset} training images: FID {floor['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
 
@@ -136,51 +136,65 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0):
 
 def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, print_fn):
     epochs, steps_per_epoch = plan(preset, budget)
-    num_samples, num_reference = evaluation_sizes(budget)
+    record, trained = train_and_evaluate(preset.replace(epochs=epochs), run_dir, budget, force,
+                                         steps_per_epoch, inception_weights, print_fn)
+    _keep_curves(run_dir, results_dir, preset.name)
+    _keep_sample_grids(run_dir, results_dir, preset.name)
+    _keep_real_grid(results_dir, preset.dataset)
+    return {
+        **record,
+        "preset": preset.to_dict(),
+        "run_dir": str(run_dir),
+        "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}",
+        "final_metrics": trained.metrics,
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "cpus": os.cpu_count(), "tensorflow": tf.__version__},
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=None,
+                       inception_weights=None, print_fn=print, num_samples=None):
+    """Trains `preset` (as given: its `epochs` is the length) in `run_dir` and scores it.
+
+    Continues a shorter run of the same settings in `run_dir` and starts over on any
+    other. Returns (record, `trainer.TrainResult`); the record holds the scores (the
+    course column too where `sample_mode` asks for it), the steps and the times.
+    """
+    default_samples, num_reference = evaluation_sizes(budget)
     try:
         data.load_arrays(preset.dataset, "test")
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
-    planned = preset.replace(epochs=epochs)
-    if run_dir.exists() and not force and _holds_other_run(run_dir, planned):
+    if run_dir.exists() and not force and _holds_other_run(run_dir, preset):
         print_fn(f"{preset.name}: {run_dir} holds a run of an earlier definition or a longer "
                  "run; starting over")
         force = True
     if force and run_dir.exists():
         shutil.rmtree(run_dir)
     resume = (run_dir / "checkpoints").is_dir()
-    trained = trainer.train(planned, logdir=run_dir, resume=resume,
+    trained = trainer.train(preset, logdir=run_dir, resume=resume,
                             steps_per_epoch=steps_per_epoch, print_fn=print_fn,
                             log_every_n_steps=1 if budget == "smoke" else 50)
     if trained.interrupted:
         raise KeyboardInterrupt(f"{preset.name} interrupted; rerun to resume it")
-    _keep_curves(run_dir, results_dir, preset.name)
-    _keep_sample_grids(run_dir, results_dir, preset.name)
-    _keep_real_grid(results_dir, preset.dataset)
-
     started = time.time()
     scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split="test",
-                              num_samples=num_samples,
+                              num_samples=num_samples or default_samples,
                               num_reference=num_reference,
                               inception_weights=inception_weights,
                               sample_mode=sample_mode(preset), seed=preset.seed)
-    return {
-        "preset": preset.to_dict(),
+    record = {
         "budget": budget,
-        "run_dir": str(run_dir),
-        "epochs": epochs,
+        "epochs": preset.epochs,
         "steps": trained.step,
         "resumed_at_step": trained.start_step,
         "seed": preset.seed,
-        "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}",
         "train_seconds": round(trained.train_seconds, 1),
         "eval_seconds": round(time.time() - started, 1),
-        "final_metrics": trained.metrics,
         "evaluation": scores,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpus": os.cpu_count(), "tensorflow": tf.__version__},
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    return record, trained
 
 
 def _holds_other_run(run_dir, preset):
@@ -212,7 +226,7 @@ def _keep_curves(run_dir, results_dir, name, max_points=400):
     """Stores the run's scalar curves, thinned to at most `max_points` per tag."""
     curves = read_scalars(run_dir / "tensorboard")
     thinned = {tag: points[:: max(1, len(points) // max_points)] for tag, points in curves.items()}
-    _write_json(results_dir / "curves" / f"{name}.json", thinned)
+    write_json(results_dir / "curves" / f"{name}.json", thinned)
 
 
 def _keep_sample_grids(run_dir, results_dir, name):
@@ -234,7 +248,7 @@ def _keep_real_grid(results_dir, dataset):
         images.save_png(images.image_grid(real[:16], rows=4), path)
 
 
-def _write_json(path, value):
+def write_json(path, value):
     """Writes atomically: a crash mid-write leaves the previous file intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")

@@ -27,7 +27,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             layers.LeakyReLU(0.2),
             *options.stddev(),
             layers.Flatten(),
-            w(layers.Dense(1, **torch_init(flat_features))),
+            options.output(layers.Dense(1, **torch_init(flat_features))),
             logits(),
         ],
         name="conv_discriminator",

@@ -53,7 +53,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             layers.Flatten(),
             w(layers.Dense(128, activation="relu")),
             layers.Dropout(0.2),
-            w(layers.Dense(1)),
+            options.output(layers.Dense(1)),
             logits(),
         ],
         name="dcgan_improved_discriminator",

@@ -119,14 +119,21 @@ class AlwaysOnDropout(layers.Dropout):
 class DiscriminatorOptions:
     """Applies the discriminator options uniformly to every builder's layers."""
 
-    def __init__(self, spectral_norm=False, minibatch_stddev=False, dropout=0.0):
+    def __init__(self, spectral_norm=False, minibatch_stddev=False, dropout=0.0,
+                 spectral_norm_output=True):
         self.spectral_norm = spectral_norm
+        self.spectral_norm_output = spectral_norm_output
         self.minibatch_stddev = minibatch_stddev
         self.dropout = dropout
 
     def weighted(self, layer):
         """Wraps a Dense/Conv layer in spectral normalization when asked."""
         return SpectralNorm(layer) if self.spectral_norm else layer
+
+    def output(self, layer):
+        """The final (logit) layer: spectrally normalized too, unless `spectral_norm_output`
+        is off (some implementations leave the last layer free)."""
+        return self.weighted(layer) if self.spectral_norm_output else layer
 
     def hidden_dropout(self):
         """The template's always-on dropout after a hidden activation, or nothing."""

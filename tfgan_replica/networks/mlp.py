@@ -52,7 +52,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             layers.LeakyReLU(0.2),
             *options.hidden_dropout(),
             *options.stddev(),
-            w(layers.Dense(1, **torch_init(256 + options.minibatch_stddev))),
+            options.output(layers.Dense(1, **torch_init(256 + options.minibatch_stddev))),
             logits(),
         ],
         name="mlp_discriminator",

@@ -52,7 +52,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             layers.LeakyReLU(0.2),
             *options.stddev(),
             layers.Flatten(),
-            w(layers.Dense(1)),
+            options.output(layers.Dense(1)),
             logits(),
         ],
         name="dcgan_svhn_discriminator",

@@ -44,7 +44,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             layers.Dropout(0.3),
             *options.stddev(),
             layers.Flatten(),
-            w(layers.Dense(1)),
+            options.output(layers.Dense(1)),
             logits(),
         ],
         name="dcgan_tutorial_discriminator",

@@ -1,0 +1,65 @@
+"""Ablation studies: each variant changes one setting, runs on the smoke budget, is recorded once."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tfgan_replica import ablations, presets
+
+
+@pytest.mark.parametrize("name", sorted(ablations.STUDIES))
+def test_every_variant_is_a_valid_preset_that_changes_one_setting(name):
+    study = ablations.STUDIES[name]
+    base = presets.get_preset(study.base)
+    assert study.variants[next(iter(study.variants))][1] == {}  # the base comes first
+    for variant in study.variants:
+        preset = ablations.variant_preset(study, variant)
+        assert preset.epochs == study.epochs and preset.name == f"{study.base}@{variant}"
+        changed = set(presets.changed_settings(base.to_dict(), preset)) - {"name"}
+        assert changed <= {"d_optimizer", "g_optimizer"} or len(changed) == 1, (variant, changed)
+        assert bool(changed) == (variant != "as_preset")
+
+
+@pytest.fixture
+def tiny_study(monkeypatch):
+    study = ablations.Study(base="mlp_bce", epochs=1, question="Does beta_1 matter?", variants={
+        "as_preset": ("the preset", {}),
+        "beta1_0.5": ("Adam beta_1 0.5", dict(d_optimizer=presets.torch_adam(2e-4, 0.5))),
+    })
+    monkeypatch.setitem(ablations.STUDIES, "tiny", study)
+    return study
+
+
+def test_a_smoke_study_records_each_variant_once_with_both_columns(
+        tiny_study, tmp_path, cache_root, inception_weights_path):
+    printed = []
+    run = lambda: ablations.run_study("tiny", "smoke", tmp_path / "results", tmp_path / "runs",
+                                      inception_weights=str(inception_weights_path),
+                                      print_fn=printed.append)
+    entry = run()
+    assert list(entry["variants"]) == ["as_preset", "beta1_0.5"]
+    for variant, record in entry["variants"].items():
+        assert record["steps"] == 3 and record["budget"] == "smoke"
+        assert record["evaluation"]["course"]["fid"] > 0  # report B's evaluator beside ours
+        assert record["preset"]["name"] == f"mlp_bce@{variant}"
+    assert entry["variants"]["beta1_0.5"]["preset"]["d_optimizer"]["beta_1"] == 0.5
+    table = (tmp_path / "results" / "ablations.md").read_text()
+    assert table.index("| as_preset | the preset |") < table.index("| beta1_0.5 | Adam beta_1 0.5 |")
+    assert "Does beta_1 matter?" in table
+
+    printed.clear()
+    run()
+    assert printed == ["tiny/as_preset: finished, skipped", "tiny/beta1_0.5: finished, skipped"]
+    stored = json.loads((tmp_path / "results" / "ablations.json").read_text())
+    assert list(stored["studies"]) == ["tiny"]
+
+
+def test_unknown_study_fails_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="unknown ablation study 'nope'"):
+        ablations.run_study("nope", results_dir=tmp_path)
+    result = subprocess.run([sys.executable, "-m", "tfgan_replica.reproduce", "--ablations=nope"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1 and "--ablations takes names of ['sn_mlp']" in result.stderr
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
