@@ -84,3 +84,72 @@ def test_sample_and_export_name_the_missing_input(tmp_path):
     assert completed.returncode != 0 and "not an exported generator" in completed.stderr
     completed = _run("export", f"--logdir={tmp_path}")
     assert completed.returncode != 0 and "no config.json" in completed.stderr
+
+
+def _one_clear_line(completed, message):
+    """Exit status 1 and one line naming the problem, no traceback."""
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert message in completed.stderr.strip().splitlines()[-1], completed.stderr
+
+
+def test_evaluate_refuses_corrupt_and_non_finite_samples_before_any_work(tmp_path):
+    np.savez(tmp_path / "good.npz", images=np.zeros((4, 28, 28, 1), np.float32))
+    whole = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(whole[: len(whole) // 2])
+    _one_clear_line(_run("evaluate", f"--samples={tmp_path / 'truncated.npz'}", "--num_samples=4",
+                         cwd=tmp_path), "truncated.npz: truncated or corrupt .npz")
+    broken = np.zeros((4, 28, 28, 1), np.float32)
+    broken[0, 0, :3, 0] = [np.nan, np.inf, -np.inf]
+    np.savez(tmp_path / "nan.npz", images=broken)
+    _one_clear_line(_run("evaluate", f"--samples={tmp_path / 'nan.npz'}", "--num_samples=4",
+                         "--inception_weights=/no/such/file", cwd=tmp_path),
+                    "3 pixel values are NaN or Inf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.npz", "nan.npz", "truncated.npz"]
+
+
+def test_reproduce_without_weights_fails_before_training(tmp_path):
+    completed = _run("reproduce", "--budget=smoke", "--presets=mlp_bce",
+                     "--inception_weights=/no/such/weights.pt", f"--results_dir={tmp_path / 'r'}",
+                     f"--runs_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    _one_clear_line(completed, "FID Inception weights not found at /no/such/weights.pt")
+    assert not list(tmp_path.iterdir())
+
+
+def test_reproduce_stops_on_ctrl_c_with_one_line_and_keeps_the_run(tmp_path, inception_weights_path):
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfgan_replica.reproduce", "--budget=smoke", "--presets=mlp_bce",
+         f"--inception_weights={inception_weights_path}", f"--results_dir={tmp_path / 'r'}",
+         f"--runs_dir={tmp_path / 'runs'}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=ENV, cwd=tmp_path)
+    config = tmp_path / "runs" / "smoke" / "mlp_bce" / "config.json"
+    deadline = time.time() + 240
+    while not config.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stderr.strip().splitlines()[-1]
+    assert config.is_file()  # the run folder is kept for the next call to resume
+
+
+@pytest.mark.parametrize("change, part", [
+    (dict(generator="dcgan_tutorial"), "generator"),  # other shapes
+    (dict(ema_decay=0.999), "ema generator"),  # the checkpoint has no EMA
+])
+def test_export_names_a_checkpoint_of_other_networks(trained_run, tmp_path, change, part):
+    import json
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run[0], run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["preset"].update(change)  # not the networks the checkpoint holds
+    (run_dir / "config.json").write_text(json.dumps(config))
+    _one_clear_line(_run("export", f"--logdir={run_dir}", f"--output={tmp_path / 'out'}"),
+                    f"holds no {part} of the networks its run's config.json describes")
+    assert not (tmp_path / "out").exists()

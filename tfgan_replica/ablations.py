@@ -15,6 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from tfgan_replica import presets, report, reproduction
+from tfgan_replica.metrics import weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +71,8 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
     """Trains and scores every variant of study `name` not yet finished; returns its records."""
     if name not in STUDIES:
         raise ValueError(f"unknown ablation study {name!r}; choose one of {sorted(STUDIES)}")
-    if budget not in reproduction.BUDGETS:
-        raise ValueError(f"unknown budget {budget!r}; choose one of {list(reproduction.BUDGETS)}")
+    reproduction.check_budget(budget)
+    inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     study = STUDIES[name]
     chosen = {variant: variant_preset(study, variant) for variant in study.variants}
     smoke = budget == "smoke"

@@ -113,7 +113,14 @@ class Checkpointer:
 def restore_generator(generator, path, ema=False):
     """Loads only the (EMA) generator weights from a run checkpoint, e.g. for export."""
     part = "ema_generator" if ema else "generator"
-    tf.train.Checkpoint(**{part: generator}).restore(path).expect_partial().assert_existing_objects_matched()
+    try:
+        tf.train.Checkpoint(**{part: generator}).restore(path).expect_partial() \
+            .assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        raise CheckpointMismatchError(
+            f"{path} holds no {part.replace('_', ' ')} of the networks its run's config.json "
+            f"describes ({str(error).splitlines()[0]}); export from the run folder whose "
+            "config.json wrote it") from error
     return generator
 
 

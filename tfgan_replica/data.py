@@ -9,17 +9,19 @@ folder of PNG images. Every source is checked before any work starts and a bad
 one raises `DatasetError` naming the file and the fix.
 """
 
+import contextlib
 import gzip
 import hashlib
 import os
 import socket
 import struct
 import threading
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from tfgan_replica.images import ImageFileError, read_npz, read_png_folder
 
 DATASETS = {
     # name: (image shape, tfds name)
@@ -141,20 +143,19 @@ def _load_npz(path, split, expected_sha256=None):
                 f"{path}: sha256 {digest} does not match the bundled MNIST "
                 f"({expected_sha256}); reinstall the package or pass a local copy by path"
             )
-    keys = (f"x_{split}", f"y_{split}")
+    with _reading():
+        images, labels = read_npz(path, (f"x_{split}", f"y_{split}"),
+                                  "a keras-layout .npz holds x_train, y_train, x_test, y_test")
+    return images, labels.astype(np.int64)
+
+
+@contextlib.contextmanager
+def _reading():
+    """Reports an unreadable image file as the dataset's error."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in keys if key not in archive.files]
-            if missing:
-                raise DatasetError(
-                    f"{path}: missing arrays {missing}; a keras-layout .npz holds "
-                    f"x_train, y_train, x_test, y_test"
-                )
-            return archive[keys[0]], archive[keys[1]].astype(np.int64)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        if isinstance(error, DatasetError):
-            raise
-        raise DatasetError(f"{path}: truncated or corrupt .npz ({error}); download it again") from error
+        yield
+    except ImageFileError as error:
+        raise DatasetError(str(error)) from error
 
 
 def _load_path(path, split):
@@ -207,23 +208,9 @@ def _read_idx(path, ndim):
 
 
 def _load_png_folder(folder):
-    from PIL import Image, UnidentifiedImageError
-
-    files = sorted(folder.glob("*.png"))
-    if not files:
-        raise DatasetError(f"{folder}: no .png images found")
-    arrays = []
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
-                arrays.append(np.asarray(image.convert(mode)))
-        except (UnidentifiedImageError, OSError) as error:
-            raise DatasetError(f"{file}: unreadable PNG ({error}); remove or replace it") from error
-    shapes = {array.shape for array in arrays}
-    if len(shapes) > 1:
-        raise DatasetError(f"{folder}: images differ in shape {sorted(shapes)}; resize them to one size")
-    return np.stack(arrays), np.full(len(arrays), -1, np.int64)
+    with _reading():
+        images = read_png_folder(folder)
+    return images, np.full(len(images), -1, np.int64)
 
 
 def _load_tfds(tfds_name, split):

@@ -105,6 +105,7 @@ def main(argv):
 
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags")
+    tf.get_logger().setLevel("ERROR")  # a refused checkpoint lists every unmatched value
     try:
         path = export_run(flags.FLAGS.logdir, flags.FLAGS.output)
     except (ValueError, FileNotFoundError) as error:

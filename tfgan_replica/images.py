@@ -1,12 +1,16 @@
-"""Images as they are saved and looked at: uint8 quantization, PNG files, grids, sampling.
+"""Images as they are saved, read and looked at: uint8 quantization, .npz and PNG files,
+grids, sampling.
 
 Every place that turns generator outputs into pixels (sample grids, `sample`,
 the metrics) goes through `to_uint8`, so an image scored in memory equals the
-same image written to disk.
+same image written to disk; every place that reads image files (datasets, samples
+to score) goes through `read_npz` and `read_png_folder`.
 """
 
 import dataclasses
 import math
+import zipfile
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -69,6 +73,62 @@ def to_uint8(images, sample_mode="standard"):
     mode = SAMPLE_MODES[sample_mode]
     images = np.asarray(images)
     return mode.from_uint8(images) if images.dtype == np.uint8 else mode.from_float(images)
+
+
+class ImageFileError(ValueError):
+    """An image file or folder that cannot be read; the message names it and the fix."""
+
+
+def read_npz(path, keys, layout):
+    """The arrays `keys` of the .npz at `path`, read without pickles; `layout` tells the
+    user what the file should hold."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in keys if key not in archive.files]
+            if missing:
+                raise ImageFileError(f"{path}: missing arrays {missing} (found {archive.files}); "
+                                     f"{layout}")
+            return [archive[key] for key in keys]
+    except ImageFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise ImageFileError(f"{path}: truncated or corrupt .npz ({error}); write or download "
+                             "it again") from error
+
+
+def _png_pixels(image):
+    """uint8 (H, W) for gray images, (H, W, 3) otherwise. A palette image is looked up
+    (its indices are not pixels) and kept gray when its palette is."""
+    if image.mode in ("1", "L", "LA", "I", "I;16"):
+        return np.asarray(image.convert("L"))
+    rgb = np.asarray(image.convert("RGB"))
+    if image.mode in ("P", "PA") and (rgb == rgb[..., :1]).all():
+        return rgb[..., 0]
+    return rgb
+
+
+def read_png_folder(folder):
+    """Every .png in `folder` (sorted by name) as one uint8 array: (N, H, W) when all are
+    gray, else (N, H, W, 3)."""
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(Path(folder).glob("*.png"))
+    if not files:
+        raise ImageFileError(f"{folder}: no .png images found")
+    arrays = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                arrays.append(_png_pixels(image))
+        except (UnidentifiedImageError, OSError) as error:
+            raise ImageFileError(f"{file}: unreadable PNG ({error}); remove or replace it") from error
+    if any(array.ndim == 3 for array in arrays):  # one colour image makes the batch RGB
+        arrays = [np.repeat(a[..., None], 3, axis=-1) if a.ndim == 2 else a for a in arrays]
+    shapes = {array.shape for array in arrays}
+    if len(shapes) > 1:
+        raise ImageFileError(f"{folder}: images differ in shape {sorted(shapes)}; resize them to "
+                             "one size")
+    return np.stack(arrays)
 
 
 def save_png(image, path):

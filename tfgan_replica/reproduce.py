@@ -5,9 +5,12 @@ results/results.json, results/README.md and results/figures/. `--ablations=NAME`
 runs a measured search instead (results/ablations.md).
 """
 
+import sys
+
 from absl import app, flags
 
 from tfgan_replica import ablations, reproduction
+from tfgan_replica.metrics.weights import WeightsError
 
 flags.DEFINE_list("presets", None, "Presets to run (default: every MNIST preset of the reports and ours).")
 flags.DEFINE_enum("budget", "cpu", reproduction.BUDGETS,
@@ -25,13 +28,20 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
-    if FLAGS.ablations:
-        for name in FLAGS.ablations:
-            ablations.run_study(name, FLAGS.budget, FLAGS.results_dir, "runs/ablations", FLAGS.force,
-                                FLAGS.inception_weights)
-        return
-    reproduction.reproduce(FLAGS.presets, FLAGS.budget, FLAGS.results_dir, FLAGS.runs_dir,
-                           FLAGS.force, FLAGS.inception_weights)
+    try:
+        if FLAGS.ablations:
+            for name in FLAGS.ablations:
+                ablations.run_study(name, FLAGS.budget, FLAGS.results_dir, "runs/ablations",
+                                    FLAGS.force, FLAGS.inception_weights)
+        else:
+            reproduction.reproduce(FLAGS.presets, FLAGS.budget, FLAGS.results_dir, FLAGS.runs_dir,
+                                   FLAGS.force, FLAGS.inception_weights)
+    except (ValueError, FileNotFoundError, WeightsError) as error:
+        sys.exit(f"reproduce: {error}")
+    except KeyboardInterrupt:
+        print("reproduce: interrupted; finished results are kept, and the same command resumes",
+              file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

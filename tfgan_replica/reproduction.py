@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_replica import data, images, metrics, presets, report, trainer
+from tfgan_replica.metrics import weights
 
 BUDGETS = ("smoke", "cpu", "full")
 SMOKE_STEPS = 3
@@ -39,6 +40,11 @@ def default_presets():
     """Every MNIST preset that belongs to a report row or to our own best."""
     return [name for name, preset in sorted(presets.PRESETS.items())
             if preset.dataset == "mnist" and preset.report]
+
+
+def check_budget(budget):
+    if budget not in BUDGETS:
+        raise ValueError(f"unknown budget {budget!r}; choose one of {list(BUDGETS)}")
 
 
 def sample_mode(preset):
@@ -65,8 +71,8 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
     """Trains and evaluates each preset not yet finished under `budget`; returns results.json."""
     names = list(preset_names or default_presets())
     chosen = [presets.get_preset(name) for name in names]  # unknown names fail before any work
-    if budget not in BUDGETS:
-        raise ValueError(f"unknown budget {budget!r}; choose one of {list(BUDGETS)}")
+    check_budget(budget)
+    inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     results_dir = Path(results_dir)
     results = report.load_results(results_dir)
     for preset in chosen:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from tfgan_replica import export
+from tfgan_replica.images import read_npz, read_png_folder
 from tfgan_replica.metrics.features import as_image_batch
 
 _FLOAT_TOLERANCE = 1e-3
@@ -30,21 +31,6 @@ def describe_source(source):
     )
 
 
-def _load_npz(path):
-    with np.load(path, allow_pickle=False) as archive:
-        if "images" not in archive.files:
-            raise ValueError(f"{path}: no array 'images' (found {archive.files}); save samples "
-                             "with np.savez(path, images=...)")
-        return archive["images"]
-
-
-def _load_png_folder(path):
-    from PIL import Image
-
-    files = sorted(Path(path).glob("*.png"))
-    return np.stack([np.asarray(Image.open(f)) for f in files])
-
-
 def load_samples(source, num_samples, seed=0, batch_size=500):
     """The first `num_samples` images of `source`: float32 in [-1, 1] or uint8, NHWC."""
     kind = describe_source(source)
@@ -54,9 +40,9 @@ def load_samples(source, num_samples, seed=0, batch_size=500):
         with tempfile.TemporaryDirectory() as folder:
             images = export.sample(export.export_run(source, folder), num_samples, seed, batch_size)
     elif kind == "npz":
-        images = _load_npz(source)
+        (images,) = read_npz(source, ["images"], "save samples with np.savez(path, images=...)")
     elif kind == "png_folder":
-        images = _load_png_folder(source)
+        images = read_png_folder(source)
     else:
         images = source
     images = as_image_batch(images, name=str(source) if kind != "array" else "samples")
@@ -65,6 +51,10 @@ def load_samples(source, num_samples, seed=0, batch_size=500):
                          f"{num_samples}; generate more or lower num_samples")
     images = images[:num_samples]
     if images.dtype != np.uint8:
+        bad = int(np.count_nonzero(~np.isfinite(images)))
+        if bad:
+            raise ValueError(f"{source if kind != 'array' else 'samples'}: {bad} pixel values are "
+                             "NaN or Inf; the generator diverged, score an earlier checkpoint")
         low, high = float(images.min()), float(images.max())
         if low < -1 - _FLOAT_TOLERANCE or high > 1 + _FLOAT_TOLERANCE:
             raise ValueError(f"float samples must lie in [-1, 1] (tanh outputs), found [{low:.3g}, "
