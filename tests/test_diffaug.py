@@ -235,7 +235,8 @@ def test_short_training_with_color_translation_cutout(discriminator):
     from tfgan_replica import data, presets, trainer
 
     preset = presets.get_preset("mlp_bce").replace(
-        discriminator=discriminator, diffaug="color,translation,cutout", batch_size=32)
+        discriminator=discriminator, diffaug="color,translation,cutout", batch_size=32,
+        dropout=0.0)
     model = trainer.build_model(preset)
     assert model.augment.keywords["policy"] == "color,translation,cutout"
     images = data.load_arrays("mnist", "test")[0][:256]
@@ -244,3 +245,14 @@ def test_short_training_with_color_translation_cutout(discriminator):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
     moved = [not np.allclose(a, w.numpy()) for a, w in zip(before, model.generator.trainable_weights)]
     assert all(moved)
+
+
+@pytest.mark.parametrize("op", ALL_OPS)
+def test_a_seeded_generator_gives_reproducible_draws(op):
+    x = _images(n=4, channels=3)
+
+    def draw(seed):
+        return diffaug.augment(x, op, rng=tf.random.Generator.from_seed(seed)).numpy()
+
+    np.testing.assert_array_equal(draw(1), draw(1))
+    assert not np.array_equal(draw(1), draw(2))

@@ -169,7 +169,7 @@ def test_augment_hook_sees_reals_and_fakes():
     """An augmentation that blanks every image hides all differences: D scores
     reals and fakes alike and G gets no gradient, so the hook is applied to
     both D inputs and to the fakes of the G step."""
-    model = build("bce", augment=lambda images: images * 0.0)
+    model = build("bce", augment=lambda images, rng: images * 0.0)
     logs = model.fit(real_images(16), batch_size=8, epochs=1, verbose=0).history
     assert logs["em_estimate"][-1] == pytest.approx(0.0, abs=1e-6)
     assert logs["g_grad_norm"][-1] == pytest.approx(0.0, abs=1e-7)

@@ -5,7 +5,10 @@ gradient reach the generator: shifts, blurs and cutouts are written as multiplic
 by one-hot / banded matrices or masks, never as integer indexing tricks.
 
 All random parameters are drawn per sample and anew on every call, then cast to the
-input dtype, so float16 / bfloat16 (mixed precision) inputs keep their dtype.
+input dtype, so float16 / bfloat16 (mixed precision) inputs keep their dtype. They come
+from ``rng``, a ``tf.random.Generator``, when one is given: a training run passes the one
+its checkpoints hold, so a resumed run draws the same augmentations as an uninterrupted
+one. Without it they come from TensorFlow's global random ops.
 Ops work eagerly, in ``tf.function`` (also with an unknown batch dimension) and under
 ``jit_compile=True``. Height, width and channels must be static.
 
@@ -28,15 +31,20 @@ NOISE_MAX_SIGMA = 0.1
 GRID_CELLS = 4
 
 
-def _uniform(x, low, high, rank=4):
+def _random(rng):
+    """Where draws come from: the generator `rng`, or TF's global random ops."""
+    return tf.random if rng is None else rng
+
+
+def _uniform(x, low, high, rng, rank=4):
     """Per-sample U[low, high) of shape [N, 1, ...], in the dtype of ``x``."""
     shape = tf.concat([tf.shape(x)[:1], tf.ones([rank - 1], tf.int32)], 0)
-    return tf.cast(tf.random.uniform(shape, low, high), x.dtype)
+    return tf.cast(_random(rng).uniform(shape, low, high), x.dtype)
 
 
-def _randint(x, low, high):
+def _randint(x, low, high, rng):
     """Per-sample integers in [low, high), shape [N]."""
-    return tf.random.uniform(tf.shape(x)[:1], low, high, dtype=tf.int32)
+    return _random(rng).uniform(tf.shape(x)[:1], low, high, dtype=tf.int32)
 
 
 def _apply_rows_cols(x, rows, cols):
@@ -45,12 +53,12 @@ def _apply_rows_cols(x, rows, cols):
     return tf.einsum("nkw,nhwc->nhkc", cols, x)
 
 
-def brightness(x):
+def brightness(x, rng=None):
     """Add one offset U[-0.5, 0.5) per sample."""
-    return x + _uniform(x, -0.5, 0.5)
+    return x + _uniform(x, -0.5, 0.5, rng)
 
 
-def saturation(x):
+def saturation(x, rng=None):
     """Scale the deviation from the channel mean by U[0, 2).
 
     On one-channel images the deviation is zero, so the op is skipped explicitly
@@ -59,18 +67,18 @@ def saturation(x):
     if x.shape[-1] == 1:
         return x
     mean = tf.reduce_mean(x, axis=3, keepdims=True)
-    return (x - mean) * _uniform(x, 0.0, 2.0) + mean
+    return (x - mean) * _uniform(x, 0.0, 2.0, rng) + mean
 
 
-def contrast(x):
+def contrast(x, rng=None):
     """Scale the deviation from the per-image mean by U[0.5, 1.5)."""
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-    return (x - mean) * _uniform(x, 0.5, 1.5) + mean
+    return (x - mean) * _uniform(x, 0.5, 1.5, rng) + mean
 
 
-def color(x):
+def color(x, rng=None):
     """Brightness, then saturation, then contrast (the official ``color`` op)."""
-    return contrast(saturation(brightness(x)))
+    return contrast(saturation(brightness(x, rng), rng), rng)
 
 
 def _shift_matrix(size, shift, dtype):
@@ -81,7 +89,7 @@ def _shift_matrix(size, shift, dtype):
     return tf.cast(tf.equal(j, i - shift[:, None, None]), dtype)
 
 
-def translation(x, ratio=TRANSLATION_RATIO):
+def translation(x, rng=None, ratio=TRANSLATION_RATIO):
     """Shift each image by whole pixels in [-s, s] per axis, s = int(side * ratio + 0.5), zero fill.
 
     Zero is mid-gray for data in [-1, 1]. Written as one-hot matrix products so the
@@ -89,8 +97,8 @@ def translation(x, ratio=TRANSLATION_RATIO):
     """
     h, w = x.shape[1], x.shape[2]
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = _randint(x, -sh, sh + 1)
-    dx = _randint(x, -sw, sw + 1)
+    dy = _randint(x, -sh, sh + 1, rng)
+    dx = _randint(x, -sw, sw + 1, rng)
     return _apply_rows_cols(x, _shift_matrix(h, dy, x.dtype), _shift_matrix(w, dx, x.dtype))
 
 
@@ -100,7 +108,7 @@ def _band(size, start, length):
     return tf.logical_and(i >= start[:, None], i < start[:, None] + length)
 
 
-def cutout(x, ratio=CUTOUT_RATIO):
+def cutout(x, rng=None, ratio=CUTOUT_RATIO):
     """Zero a square of side int(side * ratio + 0.5) at a uniform centre, clipped at the edges.
 
     As in the official code the centre is drawn in [0, side + (1 - cut % 2)), so the
@@ -108,13 +116,13 @@ def cutout(x, ratio=CUTOUT_RATIO):
     """
     h, w = x.shape[1], x.shape[2]
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    y0 = _randint(x, 0, h + (1 - ch % 2)) - ch // 2
-    x0 = _randint(x, 0, w + (1 - cw % 2)) - cw // 2
+    y0 = _randint(x, 0, h + (1 - ch % 2), rng) - ch // 2
+    x0 = _randint(x, 0, w + (1 - cw % 2), rng) - cw // 2
     hole = tf.logical_and(_band(h, y0, ch)[:, :, None], _band(w, x0, cw)[:, None, :])
     return x * tf.cast(tf.logical_not(hole), x.dtype)[..., None]
 
 
-def grid_cutout(x, cells=GRID_CELLS):
+def grid_cutout(x, rng=None, cells=GRID_CELLS):
     """Zero one whole cell of a fixed ``cells`` x ``cells`` grid per sample.
 
     Cutout without positional jitter: the holes always line up with the same pixel
@@ -124,8 +132,8 @@ def grid_cutout(x, cells=GRID_CELLS):
     h, w = x.shape[1], x.shape[2]
     cell_row = tf.range(h) * cells // h
     cell_col = tf.range(w) * cells // w
-    cy = _randint(x, 0, cells)
-    cx = _randint(x, 0, cells)
+    cy = _randint(x, 0, cells, rng)
+    cx = _randint(x, 0, cells, rng)
     in_row = tf.equal(cell_row[None, :], cy[:, None])
     in_col = tf.equal(cell_col[None, :], cx[:, None])
     hole = tf.logical_and(in_row[:, :, None], in_col[:, None, :])
@@ -145,23 +153,23 @@ def _gaussian_matrix(size, sigma):
     return k / tf.reduce_sum(k, axis=2, keepdims=True)
 
 
-def blur(x, max_sigma=BLUR_MAX_SIGMA):
+def blur(x, rng=None, max_sigma=BLUR_MAX_SIGMA):
     """Separable Gaussian blur with sigma ~ U[0, max_sigma) per sample.
 
     Kernels are built in float32 (exp of large negatives underflows cleanly there)
     and cast to the input dtype.
     """
     h, w = x.shape[1], x.shape[2]
-    sigma = tf.random.uniform(tf.shape(x)[:1], 0.0, max_sigma)
+    sigma = _random(rng).uniform(tf.shape(x)[:1], 0.0, max_sigma)
     rows = tf.cast(_gaussian_matrix(h, sigma), x.dtype)
     cols = tf.cast(_gaussian_matrix(w, sigma), x.dtype)
     return _apply_rows_cols(x, rows, cols)
 
 
-def noise(x, max_sigma=NOISE_MAX_SIGMA):
+def noise(x, rng=None, max_sigma=NOISE_MAX_SIGMA):
     """Add i.i.d. Gaussian noise whose sigma ~ U[0, max_sigma) is drawn per sample."""
-    eps = tf.cast(tf.random.normal(tf.shape(x)), x.dtype)
-    return x + eps * _uniform(x, 0.0, max_sigma)
+    eps = tf.cast(_random(rng).normal(tf.shape(x)), x.dtype)
+    return x + eps * _uniform(x, 0.0, max_sigma, rng)
 
 
 OPS = {
@@ -199,8 +207,11 @@ def parse_policy(policy) -> tuple[str, ...]:
     return tuple(ops)
 
 
-def augment(images, policy):
-    """Apply the ops of ``policy`` in order to a float NHWC batch; identity if empty."""
+def augment(images, policy, rng=None):
+    """Apply the ops of ``policy`` in order to a float NHWC batch; identity if empty.
+
+    ``rng``: the ``tf.random.Generator`` to draw from (default: the global random ops).
+    """
     ops = parse_policy(policy)
     if not ops:
         return images
@@ -208,5 +219,5 @@ def augment(images, policy):
     if x.shape.rank != 4 or None in x.shape[1:]:
         raise ValueError(f"expected NHWC images with static H, W, C; got shape {x.shape}")
     for name in ops:
-        x = OPS[name](x)
+        x = OPS[name](x, rng)
     return x

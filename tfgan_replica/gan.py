@@ -54,8 +54,10 @@ class GAN(keras.Model):
         of the generator weights, updated after each generator step. Its
         batch-norm statistics are its own: estimated on the step's noise with
         the averaged weights (the live generator's statistics do not fit them).
-      augment: optional differentiable `images -> images` applied to every
-        image the discriminator sees during training (DiffAugment).
+      augment: optional differentiable `augment(images, rng=...) -> images`
+        applied to every image the discriminator sees during training
+        (DiffAugment); `rng` is `noise_rng`, so a resumed run augments as an
+        uninterrupted one does.
       noise_seed: seed of the noise generator, for reproducible runs.
 
     `fit` reports per-epoch means of d_loss, g_loss, d_real and d_fake (mean
@@ -65,8 +67,8 @@ class GAN(keras.Model):
 
     Besides the arguments, `ema_generator`, `d_optimizer`, `g_optimizer`,
     `critic_updates` (int64 variable) and `noise_rng` (the
-    `tf.random.Generator` behind `draw_noise` and the penalty's
-    interpolation weights) are part of the state a checkpoint must hold.
+    `tf.random.Generator` behind `draw_noise`, the penalty's
+    interpolation weights and the augmentations) are part of the state a checkpoint must hold.
     """
 
     family = "bce"
@@ -184,7 +186,7 @@ class GAN(keras.Model):
         return self.noise_rng.normal((batch_size, self.latent_dim))
 
     def _discriminator_view(self, images):
-        return images if self.augment is None else self.augment(images)
+        return images if self.augment is None else self.augment(images, rng=self.noise_rng)
 
     @staticmethod
     def _loss_scale(optimizer):
