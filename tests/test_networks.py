@@ -195,11 +195,12 @@ def test_minibatch_stddev_option_adds_one_channel_before_the_last_layers(name):
     assert tuple(critic(tf.zeros((2, *shape))).shape) == (2, 1)
 
 
-def test_mixed_precision_keeps_outputs_float32():
+@pytest.mark.parametrize("name", sorted(GENERATOR_PARAMS))
+def test_mixed_precision_keeps_outputs_float32(name):
     tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        generator = networks.build_generator("dcgan_tutorial")
-        critic = networks.build_discriminator("dcgan_tutorial", spectral_norm=True)
+        generator = networks.build_generator(name)
+        critic = networks.build_discriminator(name, spectral_norm=True)
         images = generator(tf.random.normal((2, 100)))
         assert images.dtype == tf.float32
         assert critic(images).dtype == tf.float32

@@ -1,5 +1,7 @@
 """The trainer: real learning on the bundled MNIST, validation, NaN guard, precision."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -114,7 +116,17 @@ def test_mixed_bfloat16_trains_and_restores_the_policy(tmp_path):
     assert np.isfinite(list(result.metrics.values())).all()
     assert keras.mixed_precision.global_policy().name == "float32"
     serve, _ = export.load_generator(result.export_path)
-    assert serve(np.zeros((2, 100), np.float32)).dtype == tf.float32
+    z = np.random.default_rng(0).standard_normal((8, 100)).astype(np.float32)
+    assert serve(z).dtype == tf.float32
+    # The export computes in float32: it equals a float32 generator with the trained weights.
+    generator = networks.build_generator("mlp")
+    checkpoints.restore_generator(generator, result.checkpoint)
+    np.testing.assert_allclose(serve(z).numpy(), generator(z, training=False).numpy(), atol=1e-6)
+
+    with pytest.raises(ValueError, match="in float32: it was trained in mixed_bfloat16"):
+        trainer.train(logdir=tmp_path, resume=True, epochs=2, precision="float32", **_quiet())
+    trainer.train(logdir=tmp_path, resume=True, epochs=2, **_quiet())  # keeps its precision
+    assert json.loads((tmp_path / "config.json").read_text())["precision"] == "mixed_bfloat16"
 
 
 def test_the_ema_generator_is_checkpointed_and_exported(tmp_path):

@@ -22,16 +22,29 @@ from tfgan_replica.images import sample_generator, save_png, to_uint8
 ENDPOINT = "serve"
 
 
+def float32_copy(generator):
+    """`generator` computing in float32: the same weights in layers rebuilt without any
+    mixed-precision policy, so an export samples alike whatever policy trained it."""
+    if all(layer.dtype_policy.name == "float32" for layer in generator.layers):
+        return generator
+    copy = keras.models.clone_model(
+        generator, clone_function=lambda layer: layer.__class__.from_config(
+            {**layer.get_config(), "dtype": "float32"}))
+    copy.set_weights(generator.get_weights())
+    return copy
+
+
 def export_generator(model_or_generator, path, latent_dim=None):
     """Writes a SavedModel whose `serve(z)` maps float32 (N, latent_dim) to float32 images.
 
     Given a GAN, exports its EMA generator when it has one. Inference mode
-    (batch-norm statistics, no dropout) is baked in.
+    (batch-norm statistics, no dropout) is baked in, and the graph computes in float32.
     """
     generator = model_or_generator
     if isinstance(model_or_generator, keras.Model) and hasattr(model_or_generator, "generator"):
         ema = model_or_generator.ema_generator
         generator = ema if ema is not None else model_or_generator.generator
+    generator = float32_copy(generator)
     latent_dim = latent_dim or generator.input_shape[-1]
     archive = keras.export.ExportArchive()
     archive.track(generator)

@@ -15,8 +15,8 @@ flags.DEFINE_integer("epochs", None, "Override the preset's number of epochs.")
 flags.DEFINE_integer("batch_size", None, "Override the preset's (global) batch size.")
 flags.DEFINE_string("logdir", None, "Run directory (default runs/<preset>-<YYYYmmdd-HHMMSS>).")
 flags.DEFINE_bool("resume", False, "Continue the newest checkpoint in --logdir.")
-flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
-                  "Keras mixed-precision policy.")
+flags.DEFINE_enum("precision", None, ["float32", "mixed_float16", "mixed_bfloat16"],
+                  "Keras mixed-precision policy (default: float32, or the resumed run's).")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")

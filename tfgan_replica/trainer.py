@@ -107,7 +107,7 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
 
 
 def _check_options(precision, strategy, steps_per_epoch):
-    if precision not in PRECISIONS:
+    if precision is not None and precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
@@ -128,7 +128,7 @@ def _run_dir(logdir, preset_name, resume):
 
 
 def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=False,
-          precision="float32", strategy="default", jit_compile=False, diffaug=None,
+          precision=None, strategy="default", jit_compile=False, diffaug=None,
           data_source=None, steps_per_epoch=None, log_every_n_steps=50, export_generator=True,
           print_fn=print, verbose=None):
     """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
@@ -146,9 +146,15 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
     saved_config = _saved_config(run_dir) if resume else None
     preset = _resolve_preset(preset, saved_config, run_dir,
                              dict(epochs=epochs, batch_size=batch_size, diffaug=diffaug))
-    if saved_config is not None:  # keep the data and epoch length of the run resumed
+    if saved_config is not None:  # keep the data, epoch length and precision of the run resumed
         data_source = data_source or saved_config["data_source"]
         steps_per_epoch = steps_per_epoch or saved_config["steps_per_epoch"]
+        if precision not in (None, saved_config["precision"]):
+            raise ValueError(f"cannot resume {run_dir} in {precision}: it was trained in "
+                             f"{saved_config['precision']}; leave out --precision or pass "
+                             f"--precision={saved_config['precision']}")
+        precision = saved_config["precision"]
+    precision = precision or "float32"
     images, _ = data.load_arrays(preset.dataset, "train", data_source)
 
     previous_policy = keras.mixed_precision.global_policy()

@@ -25,8 +25,8 @@ def generator(latent_dim=100):
             layers.Dense(1024, **torch_init(512)),
             layers.LeakyReLU(0.2),
             layers.Dense(math.prod(IMAGE_SHAPE), **torch_init(1024)),
-            images("tanh"),
             layers.Reshape(IMAGE_SHAPE),
+            images("tanh"),  # last, so that the output stays float32 under mixed precision
         ],
         name="mlp_generator",
     )
