@@ -55,6 +55,29 @@ def test_run_directory_layout(tmp_path):
     assert (tmp_path / "generator" / "saved_model.pb").is_file()
 
 
+def test_tensorboard_shows_each_steps_value_and_the_epoch_mean_at_the_global_step(tmp_path):
+    trainer.train("quickstart", logdir=tmp_path, epochs=2, steps_per_epoch=3,
+                  log_every_n_steps=1, **_quiet())
+    scalars, images = {}, {}
+    for path in (tmp_path / "tensorboard").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                plugin = value.metadata.plugin_data.plugin_name
+                if plugin == "scalars":
+                    scalars.setdefault(value.tag, {})[event.step] = float(tf.make_ndarray(value.tensor))
+                elif plugin == "images":
+                    images.setdefault(value.tag, []).append(event.step)
+    assert images["samples"] == [3, 6]
+    for name in ("d_loss", "g_loss", "em_estimate", "d_grad_norm"):
+        per_step, means = scalars[f"train/{name}"], scalars[f"train_mean/{name}"]
+        assert sorted(per_step) == sorted(means) == [1, 2, 3, 4, 5, 6]
+        for step in per_step:  # the Keras mean restarts each epoch of 3 steps
+            first = step - (step - 1) % 3
+            expected = np.mean([per_step[s] for s in range(first, step + 1)])
+            assert means[step] == pytest.approx(expected, rel=1e-5, abs=1e-6), (name, step)
+        assert len(set(per_step.values())) > 1
+
+
 class _ThreeReplicas:
     num_replicas_in_sync = 3
 

@@ -36,10 +36,13 @@ def write_config(run_dir, config, writer):
 
 
 class MetricsLogger(keras.callbacks.Callback):
-    """Every `every_n_steps`, writes each train_step metric as a TensorBoard scalar.
+    """Every `every_n_steps`, writes each train_step metric as TensorBoard scalars at the
+    global step: that step's value as `train/NAME` (the GAN's `step_values`) and the
+    epoch-to-date mean that Keras reports as `train_mean/NAME`.
 
     That covers the losses, D(real)/D(fake), the Earth-Mover estimate, both
-    gradient norms and, under mixed_float16, the loss scale.
+    gradient norms and, under mixed_float16, the loss scale. Every worker reads the
+    values (reading a distributed metric is a collective); only a writer writes.
     """
 
     def __init__(self, writer, step, every_n_steps=50):
@@ -52,16 +55,20 @@ class MetricsLogger(keras.callbacks.Callback):
         step = int(self.step)
         if step % self.every_n_steps:
             return
+        means = _as_floats(logs)
+        values = {name: float(self.model.step_values[name].result()) for name in means}
         with self.writer.as_default():
-            for name, value in _as_floats(logs).items():
-                tf.summary.scalar(f"train/{name}", value, step=step)
+            for name in means:
+                tf.summary.scalar(f"train/{name}", values[name], step=step)
+                tf.summary.scalar(f"train_mean/{name}", means[name], step=step)
 
     def on_train_end(self, logs=None):
         self.writer.flush()
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """After each epoch, draws one fixed noise batch as a grid PNG and a TensorBoard image.
+    """After each epoch, draws one fixed noise batch as a grid PNG and a TensorBoard image
+    at the global step (the model's `critic_updates`).
 
     The noise never changes, so the grids of successive epochs show the same
     latent points (the EMA generator's, when it is on).
@@ -84,7 +91,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.last_path = self.folder / f"epoch_{epoch + 1:04d}.png"
         save_png(grid, self.last_path)
         with self.writer.as_default():
-            tf.summary.image("samples", grid[None], step=epoch + 1)
+            tf.summary.image("samples", grid[None], step=int(self.model.critic_updates))
         self.writer.flush()
 
 

@@ -38,6 +38,26 @@ def _with_loss_scaling(optimizer):
     return optimizer
 
 
+class LastValue(keras.metrics.Metric):
+    """The latest step's value of a training metric (the mean over replicas when read).
+
+    The trackers give Keras epoch-to-date means; TensorBoard wants what one step did.
+    """
+
+    def __init__(self, name, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.value = self.add_variable((), "zeros", aggregation="mean", name="value")
+
+    def update_state(self, value):
+        self.value.assign(tf.cast(value, self.dtype))
+
+    def result(self):
+        return self.value
+
+    def reset_state(self):
+        self.value.assign(0.0)
+
+
 @keras.saving.register_keras_serializable(package="tfgan_replica")
 class GAN(keras.Model):
     """Generator and discriminator trained with binary cross-entropy.
@@ -123,6 +143,7 @@ class GAN(keras.Model):
                         "d_grad_norm", "g_grad_norm", *self.extra_metric_names,
                         *_LOSS_SCALE_METRICS]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in metric_names}
+        self.step_values = {name: LastValue(name=f"step_{name}") for name in metric_names}
         self.built = True  # every weight exists before the first step
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
@@ -198,17 +219,20 @@ class GAN(keras.Model):
         """The loss to differentiate: this replica's share, loss-scaled."""
         return optimizer.scale_loss(replica_share(loss))
 
-    def _apply(self, tape, scaled_loss, optimizer, variables, norm_tracker):
+    def _record(self, name, value, sample_weight=None):
+        self.trackers[name].update_state(value, sample_weight=sample_weight)
+        self.step_values[name].update_state(value)
+
+    def _apply(self, tape, scaled_loss, optimizer, variables, norm_name):
         """Apply the gradients and record their norm as if for this replica's
-        mean loss; steps skipped by loss scaling (non-finite) are left out."""
+        mean loss; the epoch means leave out steps skipped by loss scaling."""
         grads = tape.gradient(scaled_loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
         unscale = (tf.distribute.get_strategy().num_replicas_in_sync
                    / _as_float32(self._loss_scale(optimizer)))
         norm = tf.linalg.global_norm([g for g in grads if g is not None]) * unscale
         finite = tf.math.is_finite(norm)
-        norm_tracker.update_state(tf.where(finite, norm, 0.0),
-                                  sample_weight=tf.cast(finite, tf.float32))
+        self._record(norm_name, tf.where(finite, norm, 0.0), tf.cast(finite, tf.float32))
 
     def train_critic(self, real_images):
         """One critic update on `real_images` against fresh fakes."""
@@ -223,8 +247,7 @@ class GAN(keras.Model):
             loss, extras = self.critic_objective(
                 real_view, fake_view, real_logits, fake_logits)
             scaled_loss = self._scaled(loss, self.d_optimizer)
-        self._apply(tape, scaled_loss, self.d_optimizer, variables,
-                    self.trackers["d_grad_norm"])
+        self._apply(tape, scaled_loss, self.d_optimizer, variables, "d_grad_norm")
         self.after_critic_update()
         self.critic_updates.assign_add(1)
 
@@ -235,7 +258,7 @@ class GAN(keras.Model):
         if self.loss_scaled:
             values["loss_scale"] = self._loss_scale(self.d_optimizer)
         for name, value in values.items():
-            self.trackers[name].update_state(value)
+            self._record(name, value)
 
     def train_generator(self, batch_size):
         """One generator update on fresh noise, then the EMA update."""
@@ -247,11 +270,10 @@ class GAN(keras.Model):
                 self._discriminator_view(fake_images), training=True))
             loss = self.generator_loss(fake_logits)
             scaled_loss = self._scaled(loss, self.g_optimizer)
-        self._apply(tape, scaled_loss, self.g_optimizer, variables,
-                    self.trackers["g_grad_norm"])
-        self.trackers["g_loss"].update_state(loss)
+        self._apply(tape, scaled_loss, self.g_optimizer, variables, "g_grad_norm")
+        self._record("g_loss", loss)
         if self.loss_scaled:
-            self.trackers["g_loss_scale"].update_state(self._loss_scale(self.g_optimizer))
+            self._record("g_loss_scale", self._loss_scale(self.g_optimizer))
         if self.ema_generator is not None:
             self.update_ema(noise)
 

@@ -229,8 +229,10 @@ def read_scalars(tensorboard_dir):
 
 
 def _keep_curves(run_dir, results_dir, name, max_points=400):
-    """Stores the run's scalar curves, thinned to at most `max_points` per tag."""
-    curves = read_scalars(run_dir / "tensorboard")
+    """Stores the run's per-step scalar curves (not the derivable epoch means), thinned to at
+    most `max_points` per tag."""
+    curves = {tag: points for tag, points in read_scalars(run_dir / "tensorboard").items()
+              if not tag.startswith("train_mean/")}
     thinned = {tag: points[:: max(1, len(points) // max_points)] for tag, points in curves.items()}
     write_json(results_dir / "curves" / f"{name}.json", thinned)
 

@@ -18,7 +18,8 @@ from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
 
 
 class FIDCallback(keras.callbacks.Callback):
-    """Every `every_epochs` epochs, puts `fid` into the logs and writes it to TensorBoard.
+    """Every `every_epochs` epochs, puts `fid` into the logs and writes it to TensorBoard
+    at the global step (the model's `critic_updates`, or else its optimizer's iterations).
 
     The generator is `generator_fn(z)` when given, otherwise `model.ema_generator` when it
     is not None, otherwise `model.generator`; latent_dim defaults to `model.latent_dim`.
@@ -66,6 +67,10 @@ class FIDCallback(keras.callbacks.Callback):
         features = self._extractor(images, progress=False)
         return frechet_distance(FeatureStatistics.from_features(features), self._reference_stats)
 
+    def _global_step(self):
+        counter = getattr(self.model, "critic_updates", None)
+        return int(counter if counter is not None else self.model.optimizer.iterations)
+
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs:
             return
@@ -74,5 +79,5 @@ class FIDCallback(keras.callbacks.Callback):
             logs["fid"] = value
         if self.writer is not None:
             with self.writer.as_default():
-                tf.summary.scalar("fid", value, step=epoch)
+                tf.summary.scalar("fid", value, step=self._global_step())
             self.writer.flush()
