@@ -32,3 +32,14 @@ def cache_root(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TFGAN_REPLICA_CACHE", str(root))
         yield root
+
+
+def checkpointed_values(path):
+    """Every variable a checkpoint holds, by key, except the wall-clock training time and the
+    number of saves (an interrupted run saves once more)."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(path)
+    return {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()
+            if key.endswith("VARIABLE_VALUE") and "train_seconds" not in key
+            and not key.startswith("save_counter")}

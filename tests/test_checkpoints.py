@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import checkpointed_values
 from tfgan_replica import checkpoints, gan, networks, presets, trainer
 
 STEPS_PER_EPOCH = 150
@@ -75,13 +76,6 @@ def test_resume_after_kill_9_continues_like_an_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(got, want)
 
 
-def _checkpointed_values(path):
-    """Every variable a checkpoint holds, by key, except the wall-clock training time."""
-    reader = tf.train.load_checkpoint(path)
-    return {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()
-            if key.endswith("VARIABLE_VALUE") and "train_seconds" not in key}
-
-
 @pytest.mark.parametrize("name, changes", [
     ("mlp_diffaug_ct", {}),  # the template's dropout, spectral norm, hinge, DiffAugment
     ("mlp_wgan_gp", dict(ema_decay=0.99, diffaug="cutout")),  # penalty, EMA, augmentation
@@ -95,7 +89,7 @@ def test_an_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, na
     trainer.train(preset.replace(epochs=1), logdir=tmp_path / "parts", **options)
     resumed = trainer.train(logdir=tmp_path / "parts", resume=True, epochs=2, **options)
     assert resumed.step == whole.step == 14
-    got, want = _checkpointed_values(resumed.checkpoint), _checkpointed_values(whole.checkpoint)
+    got, want = checkpointed_values(resumed.checkpoint), checkpointed_values(whole.checkpoint)
     assert sorted(got) == sorted(want) and len(got) > 20
     for key in want:  # networks, optimizer slots, EMA, random state: bit for bit
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)

@@ -18,8 +18,20 @@ import tensorflow as tf
 from tfgan_replica.images import image_grid, save_png, to_uint8
 
 
+def _as_float(value):
+    """A host float of a tensor, a (distributed) variable or a number."""
+    return float(keras.ops.convert_to_numpy(value))
+
+
 def _as_floats(logs):
-    return {name: float(np.asarray(value)) for name, value in (logs or {}).items()}
+    return {name: _as_float(value) for name, value in (logs or {}).items()}
+
+
+def global_step(model):
+    """The number of train steps taken: our GANs' `critic_updates`, else the optimizer's."""
+    counter = getattr(model, "critic_updates", None)
+    return int(keras.ops.convert_to_numpy(counter if counter is not None
+                                          else model.optimizer.iterations))
 
 
 def summary_writer(run_dir):
@@ -56,7 +68,7 @@ class MetricsLogger(keras.callbacks.Callback):
         if step % self.every_n_steps:
             return
         means = _as_floats(logs)
-        values = {name: float(self.model.step_values[name].result()) for name in means}
+        values = {name: _as_float(self.model.step_values[name].result()) for name in means}
         with self.writer.as_default():
             for name in means:
                 tf.summary.scalar(f"train/{name}", values[name], step=step)
@@ -91,7 +103,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.last_path = self.folder / f"epoch_{epoch + 1:04d}.png"
         save_png(grid, self.last_path)
         with self.writer.as_default():
-            tf.summary.image("samples", grid[None], step=int(self.model.critic_updates))
+            tf.summary.image("samples", grid[None], step=global_step(self.model))
         self.writer.flush()
 
 

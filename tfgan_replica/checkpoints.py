@@ -18,6 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_replica.replicas import any_worker
+
 SEED_STATE_SUFFIX = "seed_generator_state"
 
 
@@ -55,8 +57,9 @@ class Checkpointer:
     everything else, so a resumed (even twice interrupted) run continues counting.
     """
 
-    def __init__(self, model, directory, max_to_keep=3):
+    def __init__(self, model, directory, max_to_keep=3, restore_from=None):
         self.model = model
+        self.restore_from = str(restore_from or directory)  # a non-chief worker reads the chief's
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False,
@@ -95,8 +98,9 @@ class Checkpointer:
         return self.manager.save(checkpoint_number=int(self.step))
 
     def restore_latest(self):
-        """Restores the newest checkpoint (all of it must match); returns its path or None."""
-        path = self.latest
+        """Restores the newest checkpoint in `restore_from` (all of it must match); returns its
+        path or None."""
+        path = tf.train.latest_checkpoint(self.restore_from)
         if path is not None:
             build_optimizers(self.model)
             try:
@@ -128,7 +132,10 @@ class CheckpointCallback(keras.callbacks.Callback):
     """Saves at every epoch end, and on SIGINT/SIGTERM after the current step, then stops.
 
     A second signal while the first is being handled falls back to the default
-    behaviour (a second Ctrl-C interrupts immediately).
+    behaviour (a second Ctrl-C interrupts immediately). Under multi-worker training a
+    signal to any worker stops all of them after the same step, and every worker saves
+    (the chief into the run, the others into their scratch folders): the protocol of
+    Keras' `BackupAndRestore`, with this run's complete state in the checkpoint.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -137,6 +144,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         super().__init__()
         self.checkpointer = checkpointer
         self.received_signal = None
+        self.interrupted = False  # by a signal here or, under multi-worker, on another worker
         self._previous_handlers = {}
         self._clock_started = None
 
@@ -164,12 +172,16 @@ class CheckpointCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.checkpointer.step.assign_add(1)
-        if self.received_signal is not None and not self.model.stop_training:
+        if self.interrupted or self.model.stop_training:
+            return
+        # Every worker stops after the same step, so none waits alone in the next all-reduce.
+        if any_worker(self.received_signal is not None, self.model.distribute_strategy):
+            self.interrupted = True
             self.model.stop_training = True
             self._save()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.received_signal is not None or self.model.stop_training:
+        if self.interrupted or self.model.stop_training:
             return  # interrupted (already saved) or stopped by another callback
         self.checkpointer.epoch.assign(epoch + 1)
         self._save()

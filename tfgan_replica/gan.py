@@ -17,10 +17,11 @@ global-batch mean (the convention Keras uses for compiled losses).
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_replica import losses
-from tfgan_replica.replicas import assign_each, replica_share, run_if
+from tfgan_replica.replicas import assign_each, reducible, replica_share, run_if
 
 
 _LOSS_SCALE_METRICS = ("loss_scale", "g_loss_scale")
@@ -86,9 +87,9 @@ class GAN(keras.Model):
     metrics average over generator updates only.
 
     Besides the arguments, `ema_generator`, `d_optimizer`, `g_optimizer`,
-    `critic_updates` (int64 variable) and `noise_rng` (the
-    `tf.random.Generator` behind `draw_noise`, the penalty's
-    interpolation weights and the augmentations) are part of the state a checkpoint must hold.
+    `critic_updates` (int64 variable: the step that keys `draw_noise`) and
+    `noise_rng` (the `tf.random.Generator` behind the penalty's interpolation
+    weights and the augmentations) are part of the state a checkpoint must hold.
     """
 
     family = "bce"
@@ -139,6 +140,8 @@ class GAN(keras.Model):
             self.noise_rng = tf.random.Generator.from_non_deterministic_state()
         else:
             self.noise_rng = tf.random.Generator.from_seed(noise_seed)
+        self.noise_key = int(noise_seed if noise_seed is not None
+                             else np.random.default_rng().integers(2**31))
         metric_names = ["d_loss", "g_loss", "d_real", "d_fake", "em_estimate",
                         "d_grad_norm", "g_grad_norm", *self.extra_metric_names,
                         *_LOSS_SCALE_METRICS]
@@ -202,9 +205,23 @@ class GAN(keras.Model):
 
     # Training loop.
 
-    def draw_noise(self, batch_size):
-        """Latent vectors z ~ N(0, I) of shape (batch_size, latent_dim)."""
-        return self.noise_rng.normal((batch_size, self.latent_dim))
+    def draw_noise(self, batch_size, stream=0):
+        """z ~ N(0, I) of shape (batch_size, latent_dim) for this step and `stream`
+        (0: the critic's fakes, 1: the generator update's).
+
+        Drawn for the whole global batch from the key (noise seed, step, stream), of which
+        each replica keeps its own rows: a run's noise does not depend on how its batch is
+        split over replicas and workers, and a resumed run draws what an uninterrupted one
+        draws (the step is checkpointed).
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        counter = 2 * self.critic_updates + stream
+        seed = tf.stack([tf.constant(self.noise_key, tf.int64), counter])
+        noise = tf.random.stateless_normal((batch_size * replicas, self.latent_dim), seed)
+        if replicas == 1:
+            return noise
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return noise[replica * batch_size:(replica + 1) * batch_size]
 
     def _discriminator_view(self, images):
         return images if self.augment is None else self.augment(images, rng=self.noise_rng)
@@ -262,7 +279,7 @@ class GAN(keras.Model):
 
     def train_generator(self, batch_size):
         """One generator update on fresh noise, then the EMA update."""
-        noise = self.draw_noise(batch_size)
+        noise = self.draw_noise(batch_size, stream=1)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake_images = self.generator(noise, training=True)
@@ -297,7 +314,7 @@ class GAN(keras.Model):
         else:
             generator_turn = tf.equal(self.critic_updates % self.n_critic, 0)
             run_if(generator_turn, self.train_generator, batch_size)
-        return {tracker.name: tracker.result() for tracker in self.metrics}
+        return reducible({tracker.name: tracker.result() for tracker in self.metrics})
 
     # Inference.
 
@@ -309,7 +326,7 @@ class GAN(keras.Model):
     def sample(self, num, seed=None):
         """`num` images from z ~ N(0, I); a fixed `seed` gives fixed images."""
         if seed is None:
-            noise = self.draw_noise(num)
+            noise = self.noise_rng.normal((num, self.latent_dim))
         else:
             noise = tf.random.stateless_normal((num, self.latent_dim), seed=(seed, 0))
         return self.generate(noise)

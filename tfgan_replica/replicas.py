@@ -2,10 +2,48 @@
 
 A GAN step updates two networks conditionally (the generator every n-th step)
 and assigns weights outside the optimizers (clipping, EMA); under
-MirroredStrategy both must go through the strategy, as optimizers do.
+MirroredStrategy both must go through the strategy, as optimizers do. Under
+MultiWorkerMirroredStrategy one worker, the chief, writes the run's files and all
+workers take part in every collective (the step, reads of metrics, a stop).
 """
 
 import tensorflow as tf
+
+
+def multi_worker(strategy=None):
+    """True when `strategy` (default: the current one) spans more than one worker."""
+    strategy = strategy or tf.distribute.get_strategy()
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's files: always, except on a non-chief worker
+    (the chief is task 'chief', or worker 0 when the cluster has no 'chief')."""
+    if not multi_worker(strategy):
+        return True
+    resolver = strategy.cluster_resolver
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type in (None, "chief") or (
+        task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def reducible(logs):
+    """`train_step` logs Keras can reduce over workers: it takes their mean along axis 0,
+    which a scalar does not have, so under multi-worker each value becomes shape (1,)."""
+    if not multi_worker():
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+
+def any_worker(flag, strategy):
+    """True on every worker when `flag` is True on at least one (a collective: all
+    workers must call it at the same point)."""
+    if not multi_worker(strategy):
+        return flag
+    votes = strategy.run(lambda: tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.SUM, tf.constant(float(flag))))
+    return bool(strategy.experimental_local_results(votes)[0] > 0)
 
 
 def replica_share(loss):

@@ -16,13 +16,14 @@ import dataclasses
 import functools
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from tfgan_replica import callbacks, checkpoints, data, export, gan, networks, presets
+from tfgan_replica import callbacks, checkpoints, data, export, gan, networks, presets, replicas
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -141,6 +142,10 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     _check_options(precision, strategy, steps_per_epoch)
+    if strategy == "multi_worker" and logdir is None:
+        raise ValueError("--strategy=multi_worker needs --logdir: the same run folder on every "
+                         "worker (a filesystem they share)")
+    distribution = make_strategy(strategy)  # first: collectives are configured at start-up
     preset_name = getattr(preset, "name", preset) or DEFAULT_PRESET
     run_dir = _run_dir(logdir, preset_name, resume)
     saved_config = _saved_config(run_dir) if resume else None
@@ -160,18 +165,17 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
     try:
-        distribution = make_strategy(strategy)
-        replicas = distribution.num_replicas_in_sync
-        if preset.batch_size % replicas:
+        replica_count = distribution.num_replicas_in_sync
+        if preset.batch_size % replica_count:
             raise ValueError(f"batch size {preset.batch_size} is not divisible by the "
-                             f"{replicas} replicas of strategy {strategy!r}; pick a multiple")
+                             f"{replica_count} replicas of strategy {strategy!r}; pick a multiple")
         keras.utils.set_random_seed(preset.seed)
         with distribution.scope():
             model = build_model(preset, jit_compile)
         return _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
                     export_generator, print_fn, verbose,
                     config=dict(preset=preset.to_dict(), precision=precision, strategy=strategy,
-                                replicas=replicas, jit_compile=jit_compile,
+                                replicas=replica_count, jit_compile=jit_compile,
                                 data_source=data_source, steps_per_epoch=steps_per_epoch))
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
@@ -179,23 +183,35 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
 
 def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
          export_generator, print_fn, verbose, config):
+    """Trains in `run_dir`; a non-chief worker writes into a scratch folder it removes after."""
+    if replicas.is_chief(model.distribute_strategy):
+        return _fit_in(model, preset, images, run_dir, run_dir, resume, steps_per_epoch,
+                       log_every_n_steps, export_generator, print_fn, verbose, config)
+    with tempfile.TemporaryDirectory(prefix="tfgan_replica-worker-") as scratch:
+        return _fit_in(model, preset, images, run_dir, Path(scratch), resume, steps_per_epoch,
+                       log_every_n_steps, export_generator, print_fn, verbose, config)
+
+
+def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
+            log_every_n_steps, export_generator, print_fn, verbose, config):
     batches_per_data_epoch = len(images) // preset.batch_size
     if batches_per_data_epoch < 1:
         raise ValueError(f"{len(images)} images cannot fill one batch of {preset.batch_size}")
     steps_per_epoch = steps_per_epoch or batches_per_data_epoch
-    checkpointer = checkpoints.Checkpointer(model, run_dir / "checkpoints")
+    checkpointer = checkpoints.Checkpointer(model, work_dir / "checkpoints",
+                                            restore_from=run_dir / "checkpoints")
     if resume:
         if checkpointer.restore_latest() is None:
             raise FileNotFoundError(f"cannot resume: no checkpoint in {run_dir / 'checkpoints'}")
         print_fn(f"resuming {checkpointer.latest} at epoch {int(checkpointer.epoch)}, "
                  f"step {int(checkpointer.step)}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    writer = callbacks.summary_writer(run_dir)
-    callbacks.write_config(run_dir, config, writer)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    writer = callbacks.summary_writer(work_dir)
+    callbacks.write_config(work_dir, config, writer)
 
     saver = checkpoints.CheckpointCallback(checkpointer)
     nan_guard = callbacks.NanGuard(checkpointer)
-    grid = callbacks.SampleGrid(run_dir, writer, preset.latent_dim, seed=preset.seed)
+    grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed)
     callback_list = [  # the saver advances the step the others read, so it comes first
         saver, nan_guard,
         callbacks.MetricsLogger(writer, checkpointer.step, log_every_n_steps),
@@ -215,14 +231,15 @@ def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_st
     if nan_guard.message:
         raise TrainingDiverged(nan_guard.message)
     result = TrainResult(run_dir, checkpointer.latest, None, metrics, int(checkpointer.step),
-                         int(checkpointer.epoch), interrupted=saver.received_signal is not None,
+                         int(checkpointer.epoch), interrupted=saver.interrupted,
                          start_step=start_step, train_seconds=float(checkpointer.train_seconds))
     if result.interrupted:
         print_fn(f"interrupted at step {result.step}; saved {result.checkpoint}; continue with "
                  f"--resume --logdir={run_dir}")
         return result
     if export_generator:
-        result.export_path = export.export_generator(model, run_dir / "generator", preset.latent_dim)
+        result.export_path = export.export_generator(model, work_dir / "generator",
+                                                     preset.latent_dim)
     print_fn(f"run directory: {run_dir}\n  config: {run_dir / 'config.json'}"
              f"\n  tensorboard: tensorboard --logdir={run_dir / 'tensorboard'}"
              f"\n  samples: {grid.last_path}\n  checkpoint: {result.checkpoint}"

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_replica import data
+from tfgan_replica.callbacks import global_step
 from tfgan_replica.images import sample_generator
 from tfgan_replica.metrics import reference
 from tfgan_replica.metrics.features import FeatureExtractor
@@ -67,10 +68,6 @@ class FIDCallback(keras.callbacks.Callback):
         features = self._extractor(images, progress=False)
         return frechet_distance(FeatureStatistics.from_features(features), self._reference_stats)
 
-    def _global_step(self):
-        counter = getattr(self.model, "critic_updates", None)
-        return int(counter if counter is not None else self.model.optimizer.iterations)
-
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs:
             return
@@ -79,5 +76,5 @@ class FIDCallback(keras.callbacks.Callback):
             logs["fid"] = value
         if self.writer is not None:
             with self.writer.as_default():
-                tf.summary.scalar("fid", value, step=self._global_step())
+                tf.summary.scalar("fid", value, step=global_step(self.model))
             self.writer.flush()
