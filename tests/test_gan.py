@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_replica import gan
+from tfgan_replica import gan, networks
 
 LATENT = 4
 SHAPE = (8, 8, 1)
@@ -19,8 +19,8 @@ SHAPE = (8, 8, 1)
 
 def tiny_generator(batch_norm=False):
     layers = [keras.Input((LATENT,)), keras.layers.Dense(16, activation="relu")]
-    if batch_norm:
-        layers.append(keras.layers.BatchNormalization())
+    if batch_norm:  # the networks' own: synchronized across replicas under a strategy
+        layers.append(networks.layers.batch_norm())
     layers += [keras.layers.Dense(64), keras.layers.Activation("tanh", dtype="float32"),
                keras.layers.Reshape(SHAPE)]
     return keras.Sequential(layers)
@@ -289,11 +289,11 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     from test_gan import real_images, tiny_discriminator, tiny_generator, LATENT
     from tfgan_replica import gan
 
-    def train(family, steps, strategy, options):
+    def train(family, steps, strategy, options, batch_norm=False):
         keras.utils.set_random_seed(0)
         with strategy.scope():
             # The GAN draws each step's noise for the global batch: a split batch sees the same z.
-            model = gan.make_gan(family, tiny_generator(), tiny_discriminator(),
+            model = gan.make_gan(family, tiny_generator(batch_norm), tiny_discriminator(),
                                  latent_dim=LATENT, noise_seed=3, **options)
             # Plain SGD: unlike Adam, its step shows any error in gradient scale.
             model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
@@ -307,12 +307,13 @@ MIRRORED_SCRIPT = textwrap.dedent("""
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     report = {"replicas": mirrored.num_replicas_in_sync}
-    cases = {"bce": ("bce", 1, {"ema_decay": 0.5}),
-             "wgan_clip": ("wgan_clip", 4, {"n_critic": 2})}
-    for name, (family, steps, options) in cases.items():
+    cases = {"bce": ("bce", 1, {"ema_decay": 0.5}, False),
+             "wgan_clip": ("wgan_clip", 4, {"n_critic": 2}, False),
+             "batch_norm": ("bce", 2, {}, True)}
+    for name, (family, steps, options, batch_norm) in cases.items():
         _, single_logs, single, moved = train(
-            family, steps, tf.distribute.get_strategy(), options)
-        model, logs, weights, _ = train(family, steps, mirrored, options)
+            family, steps, tf.distribute.get_strategy(), options, batch_norm)
+        model, logs, weights, _ = train(family, steps, mirrored, options, batch_norm)
         report[name] = {
             "weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(single, weights)),
             "moved": moved,
@@ -340,7 +341,7 @@ def test_mirrored_strategy_step_matches_single_device():
     assert result.returncode == 0 and lines, result.stderr[-3000:]
     report = json.loads(lines[-1][len("RESULT "):])
     assert report["replicas"] == 2
-    for name in ("bce", "wgan_clip"):
+    for name in ("bce", "wgan_clip", "batch_norm"):  # batch norm: over the global batch
         case = report[name]
         assert case["weight_diff"] < 1e-5 and case["moved"] > 1e-3, case
         assert case["d_loss"][0] == pytest.approx(case["d_loss"][1], abs=1e-5)

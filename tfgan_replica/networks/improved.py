@@ -6,7 +6,7 @@ Biases follow the report's layer list: only the layers it marks "no bias" drop t
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import images, logits
+from tfgan_replica.networks.layers import batch_norm, images, logits
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -17,18 +17,18 @@ def generator(latent_dim=100):
         [
             keras.Input((latent_dim,)),
             layers.Dense(128, use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.ReLU(),
             layers.Dropout(0.2),
             layers.Dense(7 * 7 * 256, use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.ReLU(),
             layers.Reshape((7, 7, 256)),
             layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.ReLU(),
             layers.Conv2DTranspose(64, 5, strides=2, padding="same"),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.ReLU(),
             layers.Conv2DTranspose(1, 5, strides=2, padding="same"),
             images("tanh"),
@@ -46,7 +46,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             w(layers.Conv2D(128, 5, strides=2, padding="same")),
             layers.LeakyReLU(0.2),
             w(layers.Conv2D(64, 5, strides=2, padding="same")),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.2),
             layers.Dropout(0.2),
             *options.stddev(),

@@ -144,6 +144,16 @@ class DiscriminatorOptions:
         return [MinibatchStddev()] if self.minibatch_stddev else []
 
 
+def batch_norm(**kwargs):
+    """BatchNormalization whose statistics cover the global batch when the current strategy
+    has several replicas (as one device would compute them); a plain one otherwise, so a
+    single device keeps the usual two-pass moments. Build inside the strategy's scope."""
+    import tensorflow as tf
+
+    synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
+    return layers.BatchNormalization(synchronized=synchronized, **kwargs)
+
+
 def logits():
     """Final identity layer that keeps the logits in float32 under mixed precision."""
     return layers.Activation("linear", dtype="float32", name="logits")

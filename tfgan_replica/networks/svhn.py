@@ -6,7 +6,7 @@ Biases follow the report's layer list: only the layers it marks "no bias" drop t
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import images, logits
+from tfgan_replica.networks.layers import batch_norm, images, logits
 
 IMAGE_SHAPE = (32, 32, 3)
 
@@ -18,14 +18,14 @@ def generator(latent_dim=100):
             keras.Input((latent_dim,)),
             layers.Dense(4 * 4 * 512),
             layers.Reshape((4, 4, 512)),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.2),
             layers.Dropout(0.2),
             layers.Conv2DTranspose(256, 5, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.2),
             layers.Conv2DTranspose(128, 5, strides=2, padding="same"),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.2),
             layers.Conv2DTranspose(3, 5, strides=2, padding="same"),
             images("tanh"),
@@ -44,11 +44,11 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             layers.LeakyReLU(0.2),
             layers.Dropout(0.2),
             w(layers.Conv2D(128, 5, strides=2, padding="same")),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.2),
             layers.Dropout(0.2),
             w(layers.Conv2D(256, 5, strides=2, padding="same")),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.2),
             *options.stddev(),
             layers.Flatten(),

@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import images, logits
+from tfgan_replica.networks.layers import batch_norm, images, logits
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -14,14 +14,14 @@ def generator(latent_dim=100):
         [
             keras.Input((latent_dim,)),
             layers.Dense(7 * 7 * 256, use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.3),
             layers.Reshape((7, 7, 256)),
             layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.3),
             layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.3),
             layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False),
             images("tanh"),
