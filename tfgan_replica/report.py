@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 from PIL import Image
 
-from tfgan_replica import presets
+from tfgan_replica import claims, presets
 
 # Published FID / precision / recall of report B, scored by its own evaluator (our
 # `course` column repeats it). Report A published figures only.
@@ -70,7 +70,9 @@ def write_report(results_dir):
     ]
     floors = results.get("floors", {})
     commands = sorted({entry["command"] for entry in [*runs.values(), *floors.values()]})
-    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, floors), ""]
+    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, floors), "",
+             "## Report B's conclusions, checked", "", claims.NOTE,
+             "", *claims.claim_rows(runs, PUBLISHED), ""]
     lines += [f"![{path.stem}](figures/{path.name})" for path in drawn if path is not None]
     lines += ["", "Produced by:", "", "```", *commands, "```", ""]
     readme = results_dir / "README.md"
