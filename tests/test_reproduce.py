@@ -46,6 +46,8 @@ def test_smoke_run_scores_real_training_images_as_each_datasets_floor(smoke):
     # Real digits against real digits, beside a generator trained for 3 steps.
     assert floor["fid"] < 0.5 * results["runs"]["mlp_bce"]["evaluation"]["fid"]
     assert floor["precision"] > results["runs"]["mlp_bce"]["evaluation"]["precision"]
+    assert floor["course"]["fid"] < results["runs"]["mlp_bce"]["evaluation"]["course"]["fid"]
+    assert "course" not in results["floors"]["svhn"]["evaluation"]
     readme = (folder / "results" / "README.md").read_text()
     assert "| real mnist training images (the floor) |" in readme
     assert "./run.sh reproduce --budget=smoke\n" in readme  # the command that scored it

@@ -97,6 +97,13 @@ def test_bad_options_fail_before_anything_is_written(tmp_path, options, problem)
     assert not logdir.exists()
 
 
+def test_multi_worker_needs_one_logdir_for_all_workers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="multi_worker needs --logdir"):
+        trainer.train("quickstart", strategy="multi_worker", **_quiet())
+    assert not list(tmp_path.iterdir())
+
+
 def test_batch_size_must_divide_over_replicas(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "make_strategy", lambda name: _ThreeReplicas())
     with pytest.raises(ValueError, match="batch size 64 is not divisible by the 3 replicas"):

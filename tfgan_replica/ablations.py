@@ -72,14 +72,17 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
     if name not in STUDIES:
         raise ValueError(f"unknown ablation study {name!r}; choose one of {sorted(STUDIES)}")
     reproduction.check_budget(budget)
-    inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     study = STUDIES[name]
     chosen = {variant: variant_preset(study, variant) for variant in study.variants}
     smoke = budget == "smoke"
+
+    def recorded(variant):
+        return load_ablations(results_dir)["studies"].get(name, {}).get("variants", {}).get(variant)
+
+    if any(reproduction.pending(recorded(v), p, budget, force) for v, p in chosen.items()):
+        inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     for variant, preset in chosen.items():
-        done = load_ablations(results_dir)["studies"].get(name, {}).get("variants", {}).get(variant)
-        if (done and done["budget"] == budget and not force
-                and not presets.changed_fields(done["preset"], preset)):
+        if not reproduction.pending(recorded(variant), preset, budget, force):
             print_fn(f"{name}/{variant}: finished, skipped")
             continue
         record, _ = reproduction.train_and_evaluate(

@@ -53,6 +53,11 @@ def sample_mode(preset):
     return "course" if preset.generator == "mlp" and preset.report in ("B", "ours") else "standard"
 
 
+def floor_sample_mode(dataset):
+    """MNIST's floor is also scored by report B's evaluator, the column its rows have."""
+    return "course" if dataset == "mnist" else "standard"
+
+
 def plan(preset, budget):
     """(epochs, steps_per_epoch or None) of `preset` under `budget`."""
     if budget == "smoke":
@@ -72,15 +77,18 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
     names = list(preset_names or default_presets())
     chosen = [presets.get_preset(name) for name in names]  # unknown names fail before any work
     check_budget(budget)
-    inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     results_dir = Path(results_dir)
     results = report.load_results(results_dir)
+    datasets = sorted({preset.dataset for preset in chosen})
+    if any(pending(results["runs"].get(p.name), p, budget, force) for p in chosen) or any(
+            _floorpending(results.get("floors", {}).get(d), d, budget, force) for d in datasets):
+        inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     for preset in chosen:
         finished = results["runs"].get(preset.name)
-        changed = presets.changed_fields(finished["preset"], preset) if finished else []
-        if finished and finished["budget"] == budget and not force and not changed:
+        if not pending(finished, preset, budget, force):
             print_fn(f"{preset.name}: finished under budget {budget!r}, skipped (--force retrains)")
             continue
+        changed = presets.changed_fields(finished["preset"], preset) if finished else []
         if changed:
             print_fn(f"{preset.name}: {', '.join(changed)} changed since its recorded result; "
                      "training it again")
@@ -95,16 +103,27 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
         write_json(results_dir / "results.json", results)
         print_fn(f"{preset.name}: FID {record['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
-    _score_floors(sorted({preset.dataset for preset in chosen}), budget, results_dir, force,
-                  inception_weights, print_fn)
+    _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn)
     return report.load_results(results_dir)
+
+
+def pending(record, preset, budget, force):
+    """Whether `preset` must be (re)trained: no record of it under `budget`, another
+    definition recorded, or `force`."""
+    return (force or record is None or record["budget"] != budget
+            or bool(presets.changed_fields(record["preset"], preset)))
+
+
+def _floorpending(floor, dataset, budget, force):
+    return (force or floor is None or floor["budget"] != budget
+            or floor["evaluation"]["provenance"]["sample_mode"] != floor_sample_mode(dataset))
 
 
 def _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn):
     """Scores each dataset's real floor once per budget (see `score_real_floor`)."""
     for dataset in datasets:
-        floor = report.load_results(results_dir).get("floors", {}).get(dataset)
-        if floor and floor["budget"] == budget and not force:
+        if not _floorpending(report.load_results(results_dir).get("floors", {}).get(dataset),
+                              dataset, budget, force):
             continue
         try:
             floor = score_real_floor(dataset, budget, inception_weights)
@@ -134,7 +153,7 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0):
     scores = metrics.evaluate(train_images[np.sort(chosen)], dataset=dataset, split="test",
                               num_samples=num_samples, num_reference=num_reference,
                               inception_weights=inception_weights, seed=seed, progress=False,
-                              sample_mode="course" if dataset == "mnist" else "standard")
+                              sample_mode=floor_sample_mode(dataset))
     return {"budget": budget, "seed": seed, "source": f"{dataset} train split",
             "eval_seconds": round(time.time() - started, 1), "evaluation": scores,
             "command": f"./run.sh reproduce --budget={budget}"}
