@@ -1,5 +1,7 @@
 """Report B's claims are checked only on current results, by the rule each states."""
 
+import numpy as np
+
 from tfgan_replica import claims, presets, report
 
 
@@ -37,3 +39,35 @@ def test_a_result_of_an_earlier_definition_is_not_evidence():
     stale["preset"]["dropout"] = 0.0
     runs = {"mlp_bce": stale, "mlp_bce_sn": _run("mlp_bce_sn", 80.0, course=50.0)}
     assert _verdicts(runs)[claims.CLAIMS[0].text] == "not yet measured (mlp_bce)"
+
+
+def _curve_run(name, fids, recall=0.5, coverage=0.5, steps_per_epoch=10):
+    run = _run(name, fids[-1])
+    run["evaluation"].update(recall=recall, coverage=coverage)
+    run.update(epochs=len(fids), steps=steps_per_epoch * len(fids),
+               fid_curve=[[e + 1.0, (e + 1) * steps_per_epoch, f] for e, f in enumerate(fids)])
+    return run
+
+
+def test_em_per_epoch_averages_the_steps_of_each_epoch():
+    curve = [[1, 2.0], [5, 4.0], [10, 6.0], [11, 1.0], [20, 3.0], [25, 9.0]]
+    np.testing.assert_allclose(claims.em_per_epoch(curve, 10, 3), [4.0, 2.0, 9.0])
+
+
+def test_report_a_claims_on_fid_curves():
+    tutorial = [300.0 - 10 * e for e in range(20)]  # 300 .. 110: never reaches 40
+    improved = [100.0 / (e + 1) + 5 for e in range(20)]  # epoch 10: 15
+    wgan = [200.0, 120, 80, 60, 50] + [50.0 - e for e in range(15)]  # most of the gain early
+    runs = {"dcgan_tutorial": _curve_run("dcgan_tutorial", tutorial, 0.1, 0.1),
+            "dcgan_improved": _curve_run("dcgan_improved", improved, 0.6, 0.6),
+            "wgan_clip_mnist": _curve_run("wgan_clip_mnist", wgan, 0.7, 0.4)}
+    em = [[step, 10.0 - 0.4 * (step // 10)] for step in range(1, 201)]  # falls with the FID
+    rows = claims.claim_rows_a(runs, em)[2:]
+    verdicts = [row.rsplit(" | ", 1)[1].rstrip(" |") for row in rows]
+    assert verdicts == ["holds (not reached early)", "holds", "holds", "holds", "does not hold"]
+    assert "realistic (improved at 10): 15.0" in rows[0]
+
+    runs["dcgan_tutorial"]["fid_curve"][11][2] = 14.0  # reaches the improved's epoch-10 FID at 12
+    assert claims.claim_rows_a(runs, em)[2].endswith("| does not hold: 12 epochs |")
+    del runs["wgan_clip_mnist"]
+    assert "not yet measured (wgan_clip_mnist)" in claims.claim_rows_a(runs, em)[4]

@@ -17,7 +17,8 @@ def smoke(tmp_path_factory, inception_weights_path):
     printed = []
     with pytest.MonkeyPatch.context() as patch, tfds.testing.mock_data(num_examples=300):
         patch.setattr(data, "network_available", lambda: True)
-        reproduction.reproduce(["mlp_bce", "dcgan_svhn"], "smoke", folder / "results", folder / "runs",
+        reproduction.reproduce(["mlp_bce", "dcgan_svhn", "dcgan_tutorial"], "smoke",
+                               folder / "results", folder / "runs",
                                inception_weights=str(inception_weights_path), print_fn=printed.append)
     return folder, printed
 
@@ -25,7 +26,7 @@ def smoke(tmp_path_factory, inception_weights_path):
 def test_smoke_run_records_scores_with_provenance(smoke):
     folder, _ = smoke
     results = json.loads((folder / "results" / "results.json").read_text())
-    assert sorted(results["runs"]) == ["dcgan_svhn", "mlp_bce"]
+    assert sorted(results["runs"]) == ["dcgan_svhn", "dcgan_tutorial", "mlp_bce"]
     run = results["runs"]["mlp_bce"]
     assert run["budget"] == "smoke" and run["steps"] == reproduction.SMOKE_STEPS
     scores = run["evaluation"]
@@ -34,6 +35,18 @@ def test_smoke_run_records_scores_with_provenance(smoke):
     assert "fid" in scores["course"]  # report B's pixel mapping, beside the standard score
     assert "course" not in results["runs"]["dcgan_svhn"]["evaluation"]
     assert results["runs"]["dcgan_svhn"]["evaluation"]["provenance"]["dataset"] == "svhn"
+
+
+def test_report_a_mnist_rows_record_fid_every_epoch(smoke):
+    folder, _ = smoke
+    runs = json.loads((folder / "results" / "results.json").read_text())["runs"]
+    (epoch, step, fid), = runs["dcgan_tutorial"]["fid_curve"]
+    assert (epoch, step) == (1.0, reproduction.SMOKE_STEPS) and fid > 0
+    assert runs["dcgan_tutorial"]["fid_curve_samples"] == reproduction.SMOKE_SAMPLES
+    assert "fid_curve" not in runs["mlp_bce"] and "fid_curve" not in runs["dcgan_svhn"]
+    assert (folder / "results" / "figures" / "fid_per_epoch.png").is_file()
+    readme = (folder / "results" / "README.md").read_text()
+    assert "## Report A's claims, measured" in readme
 
 
 def test_smoke_run_scores_real_training_images_as_each_datasets_floor(smoke):

@@ -131,7 +131,7 @@ class NanGuard(keras.callbacks.Callback):
 class EpochSummary(keras.callbacks.Callback):
     """Prints one line per epoch: step, metrics, time and the sample grid written."""
 
-    KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "em_estimate")
+    KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "em_estimate", "fid")
 
     def __init__(self, epochs, step, sample_grid, print_fn=print):
         super().__init__()

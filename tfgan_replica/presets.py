@@ -260,14 +260,14 @@ def get_preset(name):
 
 register(Preset(
     name="dcgan_tutorial",
-    cpu_epochs=5, report="A",
+    cpu_epochs=20, report="A",
     generator="dcgan_tutorial", discriminator="dcgan_tutorial",
     epochs=50, batch_size=256, d_optimizer=adam(1e-4), g_optimizer=adam(1e-4),
     note="Report A, baseline: the TensorFlow DCGAN tutorial (BCE, Adam 1e-4, batch 256, 50 epochs).",
 ))
 register(Preset(
     name="dcgan_improved",
-    cpu_epochs=5, report="A",
+    cpu_epochs=20, report="A",
     epochs=200, batch_size=256, real_target=0.9,
     d_optimizer=adam(2e-4, beta_1=0.5), g_optimizer=adam(2e-4, beta_1=0.5),
     note="Report A, improved MNIST DCGAN with one-sided label smoothing 0.9, 200 epochs "
@@ -283,7 +283,7 @@ register(Preset(
 ))
 register(Preset(
     name="wgan_clip_mnist",
-    cpu_epochs=10, report="A",
+    cpu_epochs=20, report="A",
     family="wgan_clip", clip_value=0.01, n_critic=5,
     epochs=200, batch_size=256, d_optimizer=rmsprop(5e-5), g_optimizer=rmsprop(5e-5),
     note="Report A, WGAN with weight clipping on the improved DCGAN networks "

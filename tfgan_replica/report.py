@@ -67,12 +67,17 @@ def write_report(results_dir):
         _plot_scalar(results_dir, runs, "train/d_grad_norm", _is_wasserstein,
                      "critic gradient norm: clipping vs gradient penalty", figures / "critic_grad_norms.png"),
         _plot_samples(results_dir, runs, figures / "samples.png"),
+        _plot_fid_curves(runs, figures / "fid_per_epoch.png"),
+        _plot_em_and_fid(results_dir, runs.get(claims.WGAN), figures / "em_estimate_and_fid.png"),
     ]
     floors = results.get("floors", {})
     commands = sorted({entry["command"] for entry in [*runs.values(), *floors.values()]})
     lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, floors), "",
              "## Report B's conclusions, checked", "", claims.NOTE,
-             "", *claims.claim_rows(runs, PUBLISHED), ""]
+             "", *claims.claim_rows(runs, PUBLISHED), "",
+             "## Report A's claims, measured", "", claims.NOTE_A, "",
+             *claims.claim_rows_a(runs, load_curves(results_dir, claims.WGAN).get("train/em_estimate")),
+             ""]
     lines += [f"![{path.stem}](figures/{path.name})" for path in drawn if path is not None]
     lines += ["", "Produced by:", "", "```", *commands, "```", ""]
     readme = results_dir / "README.md"
@@ -197,6 +202,44 @@ def _plot_samples(results_dir, runs, path):
             axis.set_title(label, fontsize=7)
         axis_row[0].text(-0.1, 0.5, name, transform=axis_row[0].transAxes, ha="right",
                          va="center", fontsize=7)
+    return _save(figure, path)
+
+
+def _plot_fid_curves(runs, path):
+    """FID per epoch of every run that logged it, on one axis."""
+    series = [(name, run["fid_curve"]) for name, run in sorted(runs.items()) if run.get("fid_curve")]
+    if not series:
+        return None
+    figure = Figure(figsize=(6, 4))
+    axis = figure.subplots()
+    for name, curve in series:
+        epochs, _, fids = np.asarray(curve, dtype=float).T
+        axis.plot(epochs, fids, marker=".", label=name)
+    axis.set_yscale("log")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(f"FID ({runs[series[0][0]]['fid_curve_samples']} samples)")
+    axis.set_title("FID per epoch", fontsize=10)
+    axis.legend(fontsize=7)
+    return _save(figure, path)
+
+
+def _plot_em_and_fid(results_dir, run, path):
+    """The WGAN row's Earth-Mover estimate per epoch and its FID on twin axes."""
+    em_curve = load_curves(results_dir, claims.WGAN).get("train/em_estimate")
+    if run is None or not run.get("fid_curve") or not em_curve:
+        return None
+    epochs = run["epochs"]
+    em = claims.em_per_epoch(em_curve, run["steps"] / epochs, epochs)
+    at, _, fids = np.asarray(run["fid_curve"], dtype=float).T
+    figure = Figure(figsize=(6, 4))
+    left = figure.subplots()
+    left.plot(np.arange(1, epochs + 1), em, color="tab:blue", marker=".")
+    left.set_xlabel("epoch")
+    left.set_ylabel("Earth-Mover estimate (epoch mean)", color="tab:blue")
+    right = left.twinx()
+    right.plot(at, fids, color="tab:red", marker=".")
+    right.set_ylabel("FID", color="tab:red")
+    left.set_title(f"{claims.WGAN}: the Earth-Mover estimate against FID", fontsize=10)
     return _save(figure, path)
 
 

@@ -29,6 +29,7 @@ BUDGETS = ("smoke", "cpu", "full")
 SMOKE_STEPS = 3
 SMOKE_SAMPLES = 128
 FULL_SAMPLES = 10_000
+FID_CURVE_SAMPLES = 2048
 SAMPLE_EPOCHS = (1, 5, 10, 50, 200)
 
 
@@ -200,7 +201,9 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
     resume = (run_dir / "checkpoints").is_dir()
     trained = trainer.train(preset, logdir=run_dir, resume=resume,
                             steps_per_epoch=steps_per_epoch, print_fn=print_fn,
-                            log_every_n_steps=1 if budget == "smoke" else 50)
+                            log_every_n_steps=1 if budget == "smoke" else 50,
+                            extra_callbacks=_fid_curve_callbacks(preset, budget, run_dir,
+                                                                 inception_weights))
     if trained.interrupted:
         raise KeyboardInterrupt(f"{preset.name} interrupted; rerun to resume it")
     started = time.time()
@@ -219,7 +222,31 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
         "eval_seconds": round(time.time() - started, 1),
         "evaluation": scores,
     }
+    if tracks_fid(preset):
+        steps_per_epoch = trained.step / preset.epochs
+        record["fid_curve"] = [[round(step / steps_per_epoch, 3), step, fid] for step, fid
+                               in read_scalars(run_dir / "tensorboard").get("fid", [])]
+        record["fid_curve_samples"] = _fid_curve_samples(budget)
     return record, trained
+
+
+def tracks_fid(preset):
+    """Report A's MNIST rows log a cheap FID every epoch: its claims are about how quality
+    develops over training (FID_CURVE_SAMPLES samples against the cached test reference)."""
+    return preset.report == "A" and preset.dataset == "mnist"
+
+
+def _fid_curve_samples(budget):
+    return SMOKE_SAMPLES if budget == "smoke" else FID_CURVE_SAMPLES
+
+
+def _fid_curve_callbacks(preset, budget, run_dir, inception_weights):
+    if not tracks_fid(preset):
+        return []
+    return [metrics.FIDCallback(every_epochs=1, num_samples=_fid_curve_samples(budget),
+                                dataset=preset.dataset, num_reference=evaluation_sizes(budget)[1],
+                                inception_weights=inception_weights, seed=preset.seed,
+                                logdir=run_dir / "tensorboard")]
 
 
 def _holds_other_run(run_dir, preset):

@@ -131,10 +131,11 @@ def _run_dir(logdir, preset_name, resume):
 def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=False,
           precision=None, strategy="default", jit_compile=False, diffaug=None,
           data_source=None, steps_per_epoch=None, log_every_n_steps=50, export_generator=True,
-          print_fn=print, verbose=None):
+          print_fn=print, verbose=None, extra_callbacks=()):
     """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
 
-    Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
+    `extra_callbacks` (e.g. `metrics.FIDCallback`) run after each epoch's checkpoint, before
+    the epoch's summary line. Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
     it saves a checkpoint after the current step and returns with `interrupted`.
     `verbose` is Keras' (default: a progress bar on a terminal, one line per epoch
     otherwise).
@@ -173,7 +174,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
         with distribution.scope():
             model = build_model(preset, jit_compile)
         return _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
-                    export_generator, print_fn, verbose,
+                    export_generator, print_fn, verbose, list(extra_callbacks),
                     config=dict(preset=preset.to_dict(), precision=precision, strategy=strategy,
                                 replicas=replica_count, jit_compile=jit_compile,
                                 data_source=data_source, steps_per_epoch=steps_per_epoch))
@@ -182,18 +183,20 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
 
 
 def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
-         export_generator, print_fn, verbose, config):
+         export_generator, print_fn, verbose, extra_callbacks, config):
     """Trains in `run_dir`; a non-chief worker writes into a scratch folder it removes after."""
     if replicas.is_chief(model.distribute_strategy):
         return _fit_in(model, preset, images, run_dir, run_dir, resume, steps_per_epoch,
-                       log_every_n_steps, export_generator, print_fn, verbose, config)
+                       log_every_n_steps, export_generator, print_fn, verbose, extra_callbacks,
+                       config)
     with tempfile.TemporaryDirectory(prefix="tfgan_replica-worker-") as scratch:
         return _fit_in(model, preset, images, run_dir, Path(scratch), resume, steps_per_epoch,
-                       log_every_n_steps, export_generator, print_fn, verbose, config)
+                       log_every_n_steps, export_generator, print_fn, verbose, extra_callbacks,
+                       config)
 
 
 def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
-            log_every_n_steps, export_generator, print_fn, verbose, config):
+            log_every_n_steps, export_generator, print_fn, verbose, extra_callbacks, config):
     batches_per_data_epoch = len(images) // preset.batch_size
     if batches_per_data_epoch < 1:
         raise ValueError(f"{len(images)} images cannot fill one batch of {preset.batch_size}")
@@ -215,7 +218,7 @@ def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
     callback_list = [  # the saver advances the step the others read, so it comes first
         saver, nan_guard,
         callbacks.MetricsLogger(writer, checkpointer.step, log_every_n_steps),
-        grid, keras.callbacks.ProgbarLogger(),  # so the summary prints after the bar
+        grid, *extra_callbacks, keras.callbacks.ProgbarLogger(),  # the summary after the bar
         callbacks.EpochSummary(preset.epochs, checkpointer.step, grid, print_fn),
     ]
     metrics = {}
