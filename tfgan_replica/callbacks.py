@@ -54,7 +54,7 @@ class MetricsLogger(keras.callbacks.Callback):
 
     That covers the losses, D(real)/D(fake), the Earth-Mover estimate, both
     gradient norms and, under mixed_float16, the loss scale. Every worker reads the
-    values (reading a distributed metric is a collective); only a writer writes.
+    values (reading a distributed metric is a collective); only the chief writes the run.
     """
 
     def __init__(self, writer, step, every_n_steps=50):
