@@ -95,6 +95,18 @@ def test_template_dropout_follows_each_hidden_layer_and_stays_on_at_inference():
     np.testing.assert_array_equal(plain(batch, training=False), plain(batch, training=False))
 
 
+@pytest.mark.parametrize("name", sorted(DISCRIMINATOR_PARAMS))
+def test_sigmoid_output_gives_the_probabilities_of_the_logits(name):
+    plain = networks.build_discriminator(name)
+    probabilities = networks.build_discriminator(name, sigmoid_output=True)
+    probabilities.set_weights(plain.get_weights())
+    batch = tf.random.uniform((4, *plain.input_shape[1:]), -1, 1)
+    expected = tf.sigmoid(plain(batch, training=False))
+    got = probabilities(batch, training=False)
+    assert got.dtype == tf.float32
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
+
+
 def test_dropout_is_refused_where_report_b_had_none():
     with pytest.raises(ValueError, match="no dropout option"):
         networks.build_discriminator("conv", dropout=0.3)

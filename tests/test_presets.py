@@ -96,6 +96,7 @@ def test_replace_applies_and_validates():
     (dict(diffaug="color,zoom"), "diffaug: .*zoom"),
     (dict(ema_decay=1.0), "ema_decay"),
     (dict(spectral_norm_output=False), "needs spectral_norm=True"),
+    (dict(sigmoid_output=True), "the 'bce' loss applies the sigmoid itself"),
     (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
     (dict(discriminator="conv"), "dropout is an option of the \\['mlp'\\] discriminator"),
     (dict(batch_size=0), "must be positive"),

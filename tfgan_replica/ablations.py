@@ -50,6 +50,10 @@ STUDIES = {
             "ttur": ("two time scales: D 4e-4, G 1e-4 (as in Miyato et al.'s follow-ups)",
                      dict(d_optimizer=presets.torch_adam(4e-4),
                           g_optimizer=presets.torch_adam(1e-4))),
+            "sigmoid_output": ("hinge on the template D's sigmoid outputs (its nn.Sigmoid kept)",
+                               dict(sigmoid_output=True)),
+            "bce_loss": ("BCE instead of hinge: report B's BCE + SN row at this length",
+                         dict(family="bce")),
         },
     ),
 }

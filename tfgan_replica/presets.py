@@ -86,6 +86,7 @@ class Preset:
     family: str = "bce"
     spectral_norm: bool = False
     spectral_norm_output: bool = True
+    sigmoid_output: bool = False
     minibatch_stddev: bool = False
     dropout: float = 0.0
     diffaug: str | None = None
@@ -192,6 +193,9 @@ def _validate(p):
         fail("family 'wgan_gp' needs gp_weight > 0 (usually 10)")
     if p.family != "wgan_gp" and p.gp_weight is not None:
         fail(f"gp_weight is only used by family 'wgan_gp', not {p.family!r}")
+    if p.sigmoid_output and p.family == "bce":
+        fail("sigmoid_output is for hinge and Wasserstein critics; the 'bce' loss applies "
+             "the sigmoid itself")
     if not p.spectral_norm_output and not p.spectral_norm:
         fail("spectral_norm_output=False leaves the output layer out of spectral norm; it needs "
              "spectral_norm=True")

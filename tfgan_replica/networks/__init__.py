@@ -49,10 +49,10 @@ def build_generator(name, latent_dim=100, image_shape=None):
 
 
 def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_stddev=False,
-                        dropout=0.0, spectral_norm_output=True):
+                        dropout=0.0, spectral_norm_output=True, sigmoid_output=False):
     """Builds discriminator `name` with optional spectral norm (on the output layer too,
-    unless `spectral_norm_output=False`), minibatch stddev and the template's always-on
-    dropout (`mlp` only: report B's MLP discriminator had it)."""
+    unless `spectral_norm_output=False`), minibatch stddev, the template's always-on
+    dropout (`mlp` only: report B's MLP discriminator had it) and a final sigmoid."""
     module = _lookup(DISCRIMINATORS, "discriminator", name)
     shape = tuple(image_shape) if image_shape is not None else module.IMAGE_SHAPE
     if shape != module.IMAGE_SHAPE and name not in ANY_SHAPE_DISCRIMINATORS:
@@ -69,7 +69,8 @@ def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_s
         raise ValueError(f"discriminator {name!r} has no dropout option; it belongs to "
                          f"{list(DROPOUT_DISCRIMINATORS)} (report B's template)")
     options = DiscriminatorOptions(spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev,
-                                   dropout=dropout, spectral_norm_output=spectral_norm_output)
+                                   dropout=dropout, spectral_norm_output=spectral_norm_output,
+                                   sigmoid_output=sigmoid_output)
     return module.discriminator(options, shape)
 
 

@@ -9,7 +9,7 @@ initialization like the rest of report B (see `torch_init`).
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import logits, torch_init
+from tfgan_replica.networks.layers import torch_init
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -28,7 +28,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             *options.stddev(),
             layers.Flatten(),
             options.output(layers.Dense(1, **torch_init(flat_features))),
-            logits(),
+            options.output_activation(),
         ],
         name="conv_discriminator",
     )

@@ -6,7 +6,7 @@ Biases follow the report's layer list: only the layers it marks "no bias" drop t
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import batch_norm, images, logits
+from tfgan_replica.networks.layers import batch_norm, images
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -54,7 +54,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             w(layers.Dense(128, activation="relu")),
             layers.Dropout(0.2),
             options.output(layers.Dense(1)),
-            logits(),
+            options.output_activation(),
         ],
         name="dcgan_improved_discriminator",
     )

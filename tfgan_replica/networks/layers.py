@@ -120,9 +120,10 @@ class DiscriminatorOptions:
     """Applies the discriminator options uniformly to every builder's layers."""
 
     def __init__(self, spectral_norm=False, minibatch_stddev=False, dropout=0.0,
-                 spectral_norm_output=True):
+                 spectral_norm_output=True, sigmoid_output=False):
         self.spectral_norm = spectral_norm
         self.spectral_norm_output = spectral_norm_output
+        self.sigmoid_output = sigmoid_output
         self.minibatch_stddev = minibatch_stddev
         self.dropout = dropout
 
@@ -134,6 +135,13 @@ class DiscriminatorOptions:
         """The final (logit) layer: spectrally normalized too, unless `spectral_norm_output`
         is off (some implementations leave the last layer free)."""
         return self.weighted(layer) if self.spectral_norm_output else layer
+
+    def output_activation(self):
+        """Float32 logits, or with `sigmoid_output` float32 probabilities: report B's template
+        D ended in a sigmoid, which a hinge or Wasserstein loss then acts on."""
+        if self.sigmoid_output:
+            return layers.Activation("sigmoid", dtype="float32", name="probability")
+        return logits()
 
     def hidden_dropout(self):
         """The template's always-on dropout after a hidden activation, or nothing."""

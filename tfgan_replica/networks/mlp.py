@@ -8,7 +8,7 @@ import math
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import images, logits, torch_init
+from tfgan_replica.networks.layers import images, torch_init
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -53,7 +53,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             *options.hidden_dropout(),
             *options.stddev(),
             options.output(layers.Dense(1, **torch_init(256 + options.minibatch_stddev))),
-            logits(),
+            options.output_activation(),
         ],
         name="mlp_discriminator",
     )

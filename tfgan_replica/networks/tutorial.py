@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from tfgan_replica.networks.layers import batch_norm, images, logits
+from tfgan_replica.networks.layers import batch_norm, images
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -45,7 +45,7 @@ def discriminator(options, image_shape=IMAGE_SHAPE):
             *options.stddev(),
             layers.Flatten(),
             options.output(layers.Dense(1)),
-            logits(),
+            options.output_activation(),
         ],
         name="dcgan_tutorial_discriminator",
     )
