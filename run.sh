@@ -38,6 +38,5 @@ ensure_venv
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 case "$cmd" in
   test) exec "$VENV/bin/python" -m pytest "$@" ;;
-  bench) exec "$VENV/bin/python" -m tfgan_replica.bench "$@" ;;
-  *) exec "$VENV/bin/python" -m "tfgan_replica.$cmd" "$@" ;;
+  *) exec "$VENV/bin/python" -m "tfgan_replica.cli.$cmd" "$@" ;;
 esac

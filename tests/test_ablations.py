@@ -68,7 +68,7 @@ def test_a_smoke_study_records_each_variant_once_with_both_columns(
 def test_unknown_study_fails_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="unknown ablation study 'nope'"):
         ablations.run_study("nope", results_dir=tmp_path)
-    result = subprocess.run([sys.executable, "-m", "tfgan_replica.reproduce", "--ablations=nope"],
+    result = subprocess.run([sys.executable, "-m", "tfgan_replica.cli.reproduce", "--ablations=nope"],
                             capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 1 and "--ablations takes names of ['sn_mlp']" in result.stderr
     assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())

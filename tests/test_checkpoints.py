@@ -23,11 +23,11 @@ def _quiet(messages=None, **options):
 
 
 def _start_training(logdir, log_path):
-    """`python -m tfgan_replica.train` in a subprocess, long enough to be interrupted."""
+    """`python -m tfgan_replica.cli.train` in a subprocess, long enough to be interrupted."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     with open(log_path, "w") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "tfgan_replica.train", "--preset=quickstart", "--epochs=50",
+            [sys.executable, "-m", "tfgan_replica.cli.train", "--preset=quickstart", "--epochs=50",
              f"--steps_per_epoch={STEPS_PER_EPOCH}", f"--logdir={logdir}"],
             stdout=log, stderr=subprocess.STDOUT, env=env)
 

@@ -12,7 +12,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def _run(module, *flags, cwd=None):
-    return subprocess.run([sys.executable, "-m", f"tfgan_replica.{module}", *flags],
+    return subprocess.run([sys.executable, "-m", f"tfgan_replica.cli.{module}", *flags],
                           capture_output=True, text=True, env=ENV, cwd=cwd, timeout=300)
 
 
@@ -121,7 +121,7 @@ def test_reproduce_stops_on_ctrl_c_with_one_line_and_keeps_the_run(tmp_path, inc
     import time
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "tfgan_replica.reproduce", "--budget=smoke", "--presets=mlp_bce",
+        [sys.executable, "-m", "tfgan_replica.cli.reproduce", "--budget=smoke", "--presets=mlp_bce",
          f"--inception_weights={inception_weights_path}", f"--results_dir={tmp_path / 'r'}",
          f"--runs_dir={tmp_path / 'runs'}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=ENV, cwd=tmp_path)
@@ -153,3 +153,18 @@ def test_export_names_a_checkpoint_of_other_networks(trained_run, tmp_path, chan
     _one_clear_line(_run("export", f"--logdir={run_dir}", f"--output={tmp_path / 'out'}"),
                     f"holds no {part} of the networks its run's config.json describes")
     assert not (tmp_path / "out").exists()
+
+
+def test_every_command_reports_input_errors_as_one_line_and_ctrl_c_as_130(capsys):
+    from tfgan_replica.cli import reporting_errors
+    from tfgan_replica.errors import InputError
+
+    with pytest.raises(SystemExit) as stopped, reporting_errors("train"):
+        raise InputError("bad.npz: truncated; download it again")
+    assert stopped.value.code == "train: bad.npz: truncated; download it again"  # printed, status 1
+    with pytest.raises(SystemExit) as stopped, reporting_errors("reproduce", "interrupted; resume"):
+        raise KeyboardInterrupt
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "reproduce: interrupted; resume\n"
+    with pytest.raises(ZeroDivisionError), reporting_errors("train"):  # a bug keeps its traceback
+        1 / 0

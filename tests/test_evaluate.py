@@ -12,7 +12,8 @@ from PIL import Image
 
 from tfgan_replica import data, export
 from tfgan_replica.images import to_uint8
-from tfgan_replica.metrics import FIDCallback, evaluate, reference
+from tfgan_replica.callbacks import FIDCallback
+from tfgan_replica.metrics import evaluate, reference
 
 N = 48  # small samples: FID values are biased, but real vs noise is unmistakable
 
@@ -117,7 +118,7 @@ def test_course_mode_equals_the_template_evaluator_beside_standard(
 def test_cli_writes_json_with_provenance(cache_root, inception_weights_path, real_png_folder, tmp_path):
     from absl import flags
 
-    from tfgan_replica import evaluate as cli
+    from tfgan_replica.cli import evaluate as cli
 
     output = tmp_path / "scores.json"
     flags.FLAGS([
@@ -139,7 +140,7 @@ def test_cli_writes_json_with_provenance(cache_root, inception_weights_path, rea
 
 @pytest.mark.parametrize("flags_given", [["--samples=a.npz", "--generator=g"], []])
 def test_cli_refuses_bad_source_flags_before_any_work(flags_given, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "tfgan_replica.evaluate", *flags_given],
+    result = subprocess.run([sys.executable, "-m", "tfgan_replica.cli.evaluate", *flags_given],
                             capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.returncode != 0
     assert "exactly one of --generator" in result.stderr
@@ -254,13 +255,13 @@ def test_fid_callback_uses_the_generator_without_ema(cache_root, inception_weigh
 
 def test_a_training_run_is_scored_through_its_newest_checkpoint(tmp_path):
     from tfgan_replica import trainer
-    from tfgan_replica.metrics import samples
+    from tfgan_replica.metrics import sources
 
     run = trainer.train("quickstart", logdir=tmp_path / "run", epochs=1, steps_per_epoch=2,
                         verbose=0, print_fn=lambda *_: None)
-    assert samples.describe_source(run.run_dir) == "run"
-    from_run = samples.load_samples(run.run_dir, 8, seed=3)
-    from_export = samples.load_samples(run.export_path, 8, seed=3)
+    assert sources.describe_source(run.run_dir) == "run"
+    from_run = sources.load_samples(run.run_dir, 8, seed=3)
+    from_export = sources.load_samples(run.export_path, 8, seed=3)
     np.testing.assert_array_equal(from_run, from_export)
     assert sorted(p.name for p in run.run_dir.iterdir()) == sorted(
         ["config.json", "tensorboard", "samples", "checkpoints", "generator"])  # nothing added

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tfgan_replica import export, gan, images, networks
+from tfgan_replica.errors import InputError
 
 LOAD_WITHOUT_PACKAGE = textwrap.dedent("""
     import sys
@@ -60,5 +61,5 @@ def test_to_uint8_quantizes_as_a_saved_png():
 
 
 def test_load_generator_names_the_fix_for_a_wrong_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="tfgan_replica.export --logdir"):
+    with pytest.raises(InputError, match="tfgan_replica.cli.export --logdir"):
         export.load_generator(tmp_path)

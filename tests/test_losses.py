@@ -26,11 +26,11 @@ def test_bce_d_loss_smooths_only_real_targets(real_target):
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
 
 
-def test_bce_d_loss_default_target_is_0_9():
+def test_bce_d_loss_default_target_is_the_plain_loss():
     np.testing.assert_allclose(losses.bce_d_loss(REAL, FAKE).numpy(),
-                               losses.bce_d_loss(REAL, FAKE, real_target=0.9).numpy())
+                               losses.bce_d_loss(REAL, FAKE, real_target=1.0).numpy())
     assert losses.bce_d_loss(REAL, FAKE).numpy() != pytest.approx(
-        losses.bce_d_loss(REAL, FAKE, real_target=1.0).numpy())
+        losses.bce_d_loss(REAL, FAKE, real_target=0.9).numpy())
 
 
 def test_bce_g_loss_is_non_saturating():

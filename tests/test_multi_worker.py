@@ -32,7 +32,7 @@ def _start_workers(logdir, scratch, epochs, *flags):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=str(scratch),
                    TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         workers.append(subprocess.Popen(
-            [sys.executable, "-m", "tfgan_replica.train", "--preset=quickstart", f"--epochs={epochs}",
+            [sys.executable, "-m", "tfgan_replica.cli.train", "--preset=quickstart", f"--epochs={epochs}",
              f"--steps_per_epoch={STEPS_PER_EPOCH}", "--strategy=multi_worker", f"--logdir={logdir}",
              *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env))
     return workers

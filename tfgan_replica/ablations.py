@@ -15,6 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from tfgan_replica import presets, report, reproduction
+from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import weights
 
 
@@ -88,7 +89,7 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
               inception_weights=None, print_fn=print):
     """Trains and scores every variant of study `name` not yet finished; returns its records."""
     if name not in STUDIES:
-        raise ValueError(f"unknown ablation study {name!r}; choose one of {sorted(STUDIES)}")
+        raise InputError(f"unknown ablation study {name!r}; choose one of {sorted(STUDIES)}")
     reproduction.check_budget(budget)
     study = STUDIES[name]
     chosen = {variant: variant_preset(study, variant) for variant in study.variants}

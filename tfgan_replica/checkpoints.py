@@ -18,16 +18,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_replica.errors import InputError
 from tfgan_replica.replicas import any_worker
 
 SEED_STATE_SUFFIX = "seed_generator_state"
 
 
-class NonFiniteStateError(RuntimeError):
+class NonFiniteStateError(InputError):
     """Raised instead of saving weights that hold NaN or Inf."""
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InputError):
     """The newest checkpoint lacks part of the run's state: another version wrote it."""
 
 

@@ -10,24 +10,20 @@ one raises `DatasetError` naming the file and the fix.
 """
 
 import contextlib
-import gzip
 import hashlib
 import os
 import socket
-import struct
 import threading
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica.images import ImageFileError, read_npz, read_png_folder
+from tfgan_replica.choices import DATASET_SHAPES
+from tfgan_replica.errors import InputError
+from tfgan_replica.images import ImageFileError, read_idx, read_npz, read_png_folder
 
-DATASETS = {
-    # name: (image shape, tfds name)
-    "mnist": ((28, 28, 1), "mnist"),
-    "svhn": ((32, 32, 3), "svhn_cropped"),
-}
+TFDS_NAMES = {"mnist": "mnist", "svhn": "svhn_cropped"}
 BUNDLED_MNIST = Path(__file__).parent / "data_files" / "mnist.npz"
 BUNDLED_MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
 IDX_FILES = {
@@ -38,7 +34,7 @@ OFFLINE_PROBE = ("storage.googleapis.com", 443)
 OFFLINE_PROBE_SECONDS = 5.0
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A dataset that cannot be loaded; the message says which file and what to do."""
 
 
@@ -111,9 +107,9 @@ def to_float(images):
 
 
 def _spec(name):
-    if name not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
-    return DATASETS[name]
+    if name not in DATASET_SHAPES:
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {sorted(DATASET_SHAPES)}")
+    return DATASET_SHAPES[name], TFDS_NAMES[name]
 
 
 def _check_images(images, labels, shape, name, source):
@@ -172,8 +168,9 @@ def _load_idx_folder(folder, split):
     if split not in IDX_FILES:
         raise DatasetError(f"IDX folders hold the 'train' and 't10k' (test) splits, not {split!r}")
     images_name, labels_name = IDX_FILES[split]
-    images = _read_idx(_find(folder, images_name), ndim=3)
-    labels = _read_idx(_find(folder, labels_name), ndim=1).astype(np.int64)
+    with _reading():
+        images = read_idx(_find(folder, images_name), ndim=3)
+        labels = read_idx(_find(folder, labels_name), ndim=1).astype(np.int64)
     return images, labels
 
 
@@ -182,29 +179,6 @@ def _find(folder, stem):
         if candidate.is_file():
             return candidate
     raise DatasetError(f"{folder}: missing {stem} (or {stem}.gz); put the IDX files of MNIST there")
-
-
-def _read_idx(path, ndim):
-    """Parses an IDX file: magic (0, 0, 0x08 uint8, ndim), big-endian sizes, raw bytes."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as stream:
-            raw = stream.read()
-    except (OSError, EOFError) as error:
-        raise DatasetError(f"{path}: truncated or corrupt gzip ({error}); download it again") from error
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
-        raise DatasetError(f"{path}: not a uint8 IDX file with {ndim} dimensions")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetError(f"{path}: truncated header; download it again")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(dims))
-    if len(raw) - header != expected:
-        raise DatasetError(
-            f"{path}: header promises {expected} bytes of data, file has {len(raw) - header}; "
-            f"the file is truncated or corrupt, download it again"
-        )
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
 
 
 def _load_png_folder(folder):

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfgan_replica.errors import InputError
+
 # Translation / cutout sizes as fractions of the image side (official values).
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
@@ -203,7 +205,7 @@ def parse_policy(policy) -> tuple[str, ...]:
             ops.append(name)
         else:
             valid = ", ".join(sorted(OPS) + sorted(NAMED_POLICIES))
-            raise ValueError(f"unknown DiffAugment op {name!r}; valid names: {valid}")
+            raise InputError(f"unknown DiffAugment op {name!r}; valid names: {valid}")
     return tuple(ops)
 
 
@@ -217,7 +219,7 @@ def augment(images, policy, rng=None):
         return images
     x = tf.convert_to_tensor(images)
     if x.shape.rank != 4 or None in x.shape[1:]:
-        raise ValueError(f"expected NHWC images with static H, W, C; got shape {x.shape}")
+        raise InputError(f"expected NHWC images with static H, W, C; got shape {x.shape}")
     for name in ops:
         x = OPS[name](x, rng)
     return x

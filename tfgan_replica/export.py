@@ -3,8 +3,8 @@
     export.export_generator(model, "runs/x/generator", latent_dim=100)
     images = tf.saved_model.load("runs/x/generator").serve(z)  # float32 NHWC in [-1, 1]
 
-Command line, to export from a run's last checkpoint:
-    python -m tfgan_replica.export --logdir=runs/RUN [--output=PATH]
+From a run's newest checkpoint: `export_run("runs/RUN")`, or on the command line
+`python -m tfgan_replica.cli.export --logdir=runs/RUN`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import json
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfgan_replica.images import sample_generator, save_png, to_uint8
+from tfgan_replica.errors import InputError
 
 ENDPOINT = "serve"
 
@@ -65,33 +64,12 @@ def export_generator(model_or_generator, path, latent_dim=None):
 def load_generator(path):
     """Loads an exported generator; returns (serve function, latent_dim)."""
     if not Path(path, "saved_model.pb").is_file():
-        raise FileNotFoundError(f"{path}: not an exported generator (no saved_model.pb); "
-                                f"create one with `python -m tfgan_replica.export --logdir=RUN`")
+        raise InputError(f"{path}: not an exported generator (no saved_model.pb); "
+                                f"create one with `python -m tfgan_replica.cli.export --logdir=RUN`")
     loaded = tf.saved_model.load(str(path))
     signature = getattr(loaded, ENDPOINT).concrete_functions[0].structured_input_signature
     # The closure keeps `loaded` alive: its variables die with it.
     return (lambda z: getattr(loaded, ENDPOINT)(z)), int(signature[0][0].shape[-1])
-
-
-def sample(path, num, seed=0, batch_size=500):
-    """`num` float32 images from an exported generator, z ~ N(0, I) keyed by `seed`."""
-    return sample_generator(*load_generator(path), num, seed, batch_size)
-
-
-def write_samples(generator_path, num, output, seed=0):
-    """Writes `num` samples as `output/sample_XXXXX.png`, or as `output` (.npz, key `images`)."""
-    if num < 1:
-        raise ValueError(f"num must be >= 1, got {num}")
-    output = Path(output)
-    images = to_uint8(sample(generator_path, num, seed))
-    if output.suffix == ".npz":
-        output.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(output, images=images)
-    else:
-        output.mkdir(parents=True, exist_ok=True)
-        for index, image in enumerate(images):
-            save_png(image, output / f"sample_{index:05d}.png")
-    return output
 
 
 def export_run(run_dir, output=None):
@@ -101,35 +79,11 @@ def export_run(run_dir, output=None):
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
     if not config_path.is_file():
-        raise FileNotFoundError(f"{run_dir}: no config.json; is it a training run directory?")
+        raise InputError(f"{run_dir}: no config.json; is it a training run directory?")
     preset = presets.from_dict(json.loads(config_path.read_text())["preset"])
     latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
     if latest is None:
-        raise FileNotFoundError(f"{run_dir}/checkpoints: no checkpoint yet; train at least one epoch")
+        raise InputError(f"{run_dir}/checkpoints: no checkpoint yet; train at least one epoch")
     generator = networks.build_generator(preset.generator, preset.latent_dim)
     checkpoints.restore_generator(generator, latest, ema=preset.ema_decay is not None)
     return export_generator(generator, output or run_dir / "generator", preset.latent_dim)
-
-
-def main(argv):
-    import sys
-
-    from absl import app, flags
-
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags")
-    tf.get_logger().setLevel("ERROR")  # a refused checkpoint lists every unmatched value
-    try:
-        path = export_run(flags.FLAGS.logdir, flags.FLAGS.output)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f"export: {error}")
-    print(f"exported generator to {path}")
-
-
-if __name__ == "__main__":
-    from absl import app, flags
-
-    flags.DEFINE_string("logdir", None, "Run directory (holds config.json and checkpoints/).")
-    flags.DEFINE_string("output", None, "Where to write the SavedModel (default RUN/generator).")
-    flags.mark_flag_as_required("logdir")
-    app.run(main)

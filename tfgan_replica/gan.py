@@ -2,7 +2,8 @@
 
 `GAN` holds the training loop and the cross-entropy (BCE) family; `HingeGAN`,
 `WGANClip` and `WGANGP` change only the adversarial losses or what happens
-after a critic update.
+after a critic update. The generator's moving average is in `ema`, the
+mixed_float16 loss scaling in `loss_scaling`.
 
 One `train_step` is one critic iteration: the discriminator (critic) is
 updated on the fresh real batch it is given, and the generator is updated
@@ -20,8 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica import losses
-from tfgan_replica.replicas import assign_each, reducible, replica_share, run_if
+from tfgan_replica import ema, loss_scaling, losses, sampling
+from tfgan_replica.choices import REAL_TARGET
+from tfgan_replica.errors import InputError
+from tfgan_replica.replicas import assign_each, local_rows, reducible, run_if
 
 
 _LOSS_SCALE_METRICS = ("loss_scale", "g_loss_scale")
@@ -29,14 +32,6 @@ _LOSS_SCALE_METRICS = ("loss_scale", "g_loss_scale")
 
 def _as_float32(tensor):
     return tf.cast(tensor, tf.float32)
-
-
-def _with_loss_scaling(optimizer):
-    """Wrap `optimizer` for dynamic loss scaling when the policy is float16."""
-    needs_scaling = keras.mixed_precision.global_policy().name == "mixed_float16"
-    if needs_scaling and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 class LastValue(keras.metrics.Metric):
@@ -68,8 +63,8 @@ class GAN(keras.Model):
       discriminator: model mapping images to float32 logits (batch, 1).
       latent_dim: size of the N(0, I) noise vector.
       real_target: label of real images in the discriminator loss; 0.9 is
-        one-sided label smoothing, 1.0 or None the plain loss (the families
-        without labels set None).
+        one-sided label smoothing, 1.0 (the default) or None the plain loss (the
+        families without labels set None).
       n_critic: critic updates per generator update (see module docstring).
       ema_decay: if set, `ema_generator` tracks an exponential moving average
         of the generator weights, updated after each generator step. Its
@@ -96,15 +91,15 @@ class GAN(keras.Model):
     option_names = ("real_target",)
     extra_metric_names = ()
 
-    def __init__(self, generator, discriminator, latent_dim=100, real_target=0.9,
+    def __init__(self, generator, discriminator, latent_dim=100, real_target=REAL_TARGET,
                  n_critic=1, ema_decay=None, augment=None, noise_seed=None, **kwargs):
         super().__init__(**kwargs)
         if int(n_critic) != n_critic or n_critic < 1:
-            raise ValueError(f"n_critic must be an integer >= 1, got {n_critic}")
+            raise InputError(f"n_critic must be an integer >= 1, got {n_critic}")
         if real_target is not None and not 0.0 < real_target <= 1.0:
-            raise ValueError(f"real_target must be in (0, 1] or None, got {real_target}")
-        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1) or None, got {ema_decay}")
+            raise InputError(f"real_target must be in (0, 1] or None, got {real_target}")
+        if ema_decay is not None:
+            ema.check_decay(ema_decay)
         if augment is not None and not callable(augment):
             raise TypeError(f"augment must be callable, got {augment!r}")
         self.generator = generator
@@ -122,15 +117,7 @@ class GAN(keras.Model):
         if not discriminator.built:
             discriminator.build(tuple(generator.compute_output_shape((None, self.latent_dim))))
 
-        self.ema_generator = None
-        if ema_decay is not None:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-            self.ema_generator.trainable = False
-            self._ema_batch_norms = [layer for layer in self.ema_generator.layers
-                                     if isinstance(layer, keras.layers.BatchNormalization)]
-            for layer in self._ema_batch_norms:  # trainable: they update their statistics
-                layer.trainable = True
+        self.ema_generator = None if ema_decay is None else ema.averaged_copy(generator)
         # Counts critic steps (skipped float16 overflow steps included) so that
         # generator updates keep their phase across epochs and restores.
         self.critic_updates = self.add_weight(
@@ -158,11 +145,11 @@ class GAN(keras.Model):
         steps whose gradients are not finite.
         """
         if d_optimizer is g_optimizer:
-            raise ValueError("d_optimizer and g_optimizer must be two distinct optimizers")
+            raise InputError("d_optimizer and g_optimizer must be two distinct optimizers")
         super().compile(**kwargs)
         with self.distribute_strategy.scope():
-            self.d_optimizer = _with_loss_scaling(d_optimizer)
-            self.g_optimizer = _with_loss_scaling(g_optimizer)
+            self.d_optimizer = loss_scaling.with_loss_scaling(d_optimizer)
+            self.g_optimizer = loss_scaling.with_loss_scaling(g_optimizer)
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.g_optimizer.build(self.generator.trainable_variables)
 
@@ -179,7 +166,7 @@ class GAN(keras.Model):
     @property
     def loss_scaled(self):
         """Whether an optimizer scales the loss (mixed_float16)."""
-        return any(isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        return any(loss_scaling.scales_loss(optimizer)
                    for optimizer in (self.d_optimizer, self.g_optimizer))
 
     @property
@@ -218,23 +205,10 @@ class GAN(keras.Model):
         counter = 2 * self.critic_updates + stream
         seed = tf.stack([tf.constant(self.noise_key, tf.int64), counter])
         noise = tf.random.stateless_normal((batch_size * replicas, self.latent_dim), seed)
-        if replicas == 1:
-            return noise
-        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-        return noise[replica * batch_size:(replica + 1) * batch_size]
+        return local_rows(noise, batch_size)
 
     def _discriminator_view(self, images):
         return images if self.augment is None else self.augment(images, rng=self.noise_rng)
-
-    @staticmethod
-    def _loss_scale(optimizer):
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            return optimizer.dynamic_scale
-        return tf.constant(1.0)
-
-    def _scaled(self, loss, optimizer):
-        """The loss to differentiate: this replica's share, loss-scaled."""
-        return optimizer.scale_loss(replica_share(loss))
 
     def _record(self, name, value, sample_weight=None):
         self.trackers[name].update_state(value, sample_weight=sample_weight)
@@ -245,9 +219,7 @@ class GAN(keras.Model):
         mean loss; the epoch means leave out steps skipped by loss scaling."""
         grads = tape.gradient(scaled_loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
-        unscale = (tf.distribute.get_strategy().num_replicas_in_sync
-                   / _as_float32(self._loss_scale(optimizer)))
-        norm = tf.linalg.global_norm([g for g in grads if g is not None]) * unscale
+        norm = loss_scaling.gradient_norm(grads, optimizer)
         finite = tf.math.is_finite(norm)
         self._record(norm_name, tf.where(finite, norm, 0.0), tf.cast(finite, tf.float32))
 
@@ -263,7 +235,7 @@ class GAN(keras.Model):
             fake_logits = _as_float32(self.discriminator(fake_view, training=True))
             loss, extras = self.critic_objective(
                 real_view, fake_view, real_logits, fake_logits)
-            scaled_loss = self._scaled(loss, self.d_optimizer)
+            scaled_loss = loss_scaling.scaled_loss(loss, self.d_optimizer)
         self._apply(tape, scaled_loss, self.d_optimizer, variables, "d_grad_norm")
         self.after_critic_update()
         self.critic_updates.assign_add(1)
@@ -273,7 +245,7 @@ class GAN(keras.Model):
         values = {"d_loss": loss, "d_real": d_real, "d_fake": d_fake,
                   "em_estimate": d_real - d_fake, **extras}
         if self.loss_scaled:
-            values["loss_scale"] = self._loss_scale(self.d_optimizer)
+            values["loss_scale"] = loss_scaling.loss_scale(self.d_optimizer)
         for name, value in values.items():
             self._record(name, value)
 
@@ -286,23 +258,18 @@ class GAN(keras.Model):
             fake_logits = _as_float32(self.discriminator(
                 self._discriminator_view(fake_images), training=True))
             loss = self.generator_loss(fake_logits)
-            scaled_loss = self._scaled(loss, self.g_optimizer)
+            scaled_loss = loss_scaling.scaled_loss(loss, self.g_optimizer)
         self._apply(tape, scaled_loss, self.g_optimizer, variables, "g_grad_norm")
         self._record("g_loss", loss)
         if self.loss_scaled:
-            self._record("g_loss_scale", self._loss_scale(self.g_optimizer))
+            self._record("g_loss_scale", loss_scaling.loss_scale(self.g_optimizer))
         if self.ema_generator is not None:
             self.update_ema(noise)
 
     def update_ema(self, noise):
-        """ema <- decay * ema + (1 - decay) * weights, then its batch-norm statistics on `noise`."""
-        decay = self.ema_decay
-        pairs = [(e, w) for e, w in zip(self.ema_generator.weights, self.generator.weights)
-                 if w.trainable]
-        assign_each([e for e, _ in pairs], lambda ema, new: decay * ema + (1.0 - decay) * new,
-                     [w for _, w in pairs])
-        if self._ema_batch_norms:
-            self.ema_generator(noise, training=True)
+        """Move `ema_generator` towards the generator, then refresh its batch-norm
+        statistics on `noise` (see `ema.update`)."""
+        ema.update(self.ema_generator, self.generator, self.ema_decay, noise)
 
     def train_step(self, data):
         """One critic update; a generator update every `n_critic` steps."""
@@ -323,13 +290,10 @@ class GAN(keras.Model):
         generator = self.ema_generator if self.ema_generator is not None else self.generator
         return _as_float32(generator(z, training=training))
 
-    def sample(self, num, seed=None):
-        """`num` images from z ~ N(0, I); a fixed `seed` gives fixed images."""
-        if seed is None:
-            noise = self.noise_rng.normal((num, self.latent_dim))
-        else:
-            noise = tf.random.stateless_normal((num, self.latent_dim), seed=(seed, 0))
-        return self.generate(noise)
+    def sample(self, num, seed=0):
+        """`num` images for the latent vectors of `seed`: the images an export of this
+        model draws for that seed (see `sampling`)."""
+        return sampling.generate(self.generate, self.latent_dim, num, seed)
 
     def call(self, z, training=False):
         return self.generate(z, training=training)
@@ -399,7 +363,7 @@ class WGANClip(_WassersteinGAN):
 
     def __init__(self, generator, discriminator, clip_value=0.01, **kwargs):
         if not clip_value > 0:
-            raise ValueError(f"clip_value must be > 0, got {clip_value}")
+            raise InputError(f"clip_value must be > 0, got {clip_value}")
         self.clip_value = float(clip_value)
         super().__init__(generator, discriminator, **kwargs)
 
@@ -423,7 +387,7 @@ class WGANGP(_WassersteinGAN):
 
     def __init__(self, generator, discriminator, gp_weight=10.0, **kwargs):
         if not gp_weight >= 0:
-            raise ValueError(f"gp_weight must be >= 0, got {gp_weight}")
+            raise InputError(f"gp_weight must be >= 0, got {gp_weight}")
         self.gp_weight = float(gp_weight)
         super().__init__(generator, discriminator, **kwargs)
 
@@ -446,11 +410,11 @@ def make_gan(family, generator, discriminator, **options):
     rather than silently ignored.
     """
     if family not in FAMILIES:
-        raise ValueError(f"unknown GAN family {family!r}; choose one of {sorted(FAMILIES)}")
+        raise InputError(f"unknown GAN family {family!r}; choose one of {sorted(FAMILIES)}")
     model_class = FAMILIES[family]
     allowed = set(COMMON_OPTIONS) | set(model_class.option_names)
     for option in sorted(set(options) - allowed):
         owners = [name for name, cls in FAMILIES.items() if option in cls.option_names]
         where = f"an option of family {owners[0]!r}" if owners else "an unknown option"
-        raise ValueError(f"{option!r} is {where}; family {family!r} takes {sorted(allowed)}")
+        raise InputError(f"{option!r} is {where}; family {family!r} takes {sorted(allowed)}")
     return model_class(generator, discriminator, **options)

@@ -1,20 +1,23 @@
-"""Images as they are saved, read and looked at: uint8 quantization, .npz and PNG files,
-grids, sampling.
+"""Images as they are saved, read and looked at: uint8 quantization, image files, grids.
 
-Every place that turns generator outputs into pixels (sample grids, `sample`,
-the metrics) goes through `to_uint8`, so an image scored in memory equals the
-same image written to disk; every place that reads image files (datasets, samples
-to score) goes through `read_npz` and `read_png_folder`.
+Every place that turns generator outputs into pixels (sample grids, sample files,
+the metrics) goes through `to_uint8`, so an image scored in memory equals the same
+image written to disk. Every place that reads images (datasets, samples to score)
+goes through `read_npz`, `read_idx` and `read_png_folder`, and checks arrays with
+`as_image_batch`, so a bad file fails alike wherever it is read.
 """
 
 import dataclasses
+import gzip
 import math
+import struct
 import zipfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import tensorflow as tf
+
+from tfgan_replica.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +50,8 @@ def _course_stored_pixels(u):
     return np.maximum(0, 2 * np.asarray(u, np.int32) - 255).astype(np.uint8)
 
 
+_FLOAT_MARGIN = 1e-3
+
 SAMPLE_MODES = {
     "standard": PixelMode(_standard_pixels, np.asarray,
                           "uint8 = round((x + 1) * 127.5), clipped to [0, 255]",
@@ -61,7 +66,7 @@ SAMPLE_MODES = {
 
 def check_sample_mode(sample_mode):
     if sample_mode not in SAMPLE_MODES:
-        raise ValueError(f"sample_mode must be one of {sorted(SAMPLE_MODES)}, got {sample_mode!r}")
+        raise InputError(f"sample_mode must be one of {sorted(SAMPLE_MODES)}, got {sample_mode!r}")
 
 
 def to_uint8(images, sample_mode="standard"):
@@ -75,7 +80,7 @@ def to_uint8(images, sample_mode="standard"):
     return mode.from_uint8(images) if images.dtype == np.uint8 else mode.from_float(images)
 
 
-class ImageFileError(ValueError):
+class ImageFileError(InputError):
     """An image file or folder that cannot be read; the message names it and the fix."""
 
 
@@ -131,6 +136,55 @@ def read_png_folder(folder):
     return np.stack(arrays)
 
 
+def read_idx(path, ndim):
+    """The uint8 array of an IDX file (MNIST's format; `.gz` read as gzip): magic bytes
+    (0, 0, 0x08, ndim), `ndim` big-endian uint32 sizes, then the raw bytes."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+    except (OSError, EOFError) as error:
+        raise ImageFileError(f"{path}: truncated or corrupt gzip ({error}); download it again") from error
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
+        raise ImageFileError(f"{path}: not a uint8 IDX file with {ndim} dimensions")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ImageFileError(f"{path}: truncated header; download it again")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(dims))
+    if len(raw) - header != expected:
+        raise ImageFileError(
+            f"{path}: header promises {expected} bytes of data, file has {len(raw) - header}; "
+            f"the file is truncated or corrupt, download it again"
+        )
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+def as_image_batch(images, name="images"):
+    """`images` as an (N, H, W, C) array with C in {1, 3}: uint8 pixels, or finite floats
+    in [-1, 1] (generator outputs; a margin of 1e-3 allows for rounding)."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise InputError(f"{name} must be (N, H, W) or (N, H, W, 1|3), got shape {images.shape}")
+    if images.dtype == np.uint8:
+        return images
+    if not np.issubdtype(images.dtype, np.floating):
+        raise InputError(f"{name} must be uint8 or float in [-1, 1], got dtype {images.dtype}")
+    bad = int(np.count_nonzero(~np.isfinite(images)))
+    if bad:
+        raise InputError(f"{name}: {bad} pixel values are NaN or Inf; the generator diverged, "
+                         "score an earlier checkpoint")
+    low, high = float(images.min(initial=0.0)), float(images.max(initial=0.0))
+    if low < -1 - _FLOAT_MARGIN or high > 1 + _FLOAT_MARGIN:
+        raise InputError(f"{name}: float images must lie in [-1, 1] (tanh outputs), found "
+                         f"[{low:.3g}, {high:.3g}]; convert [0, 1] images with x * 2 - 1, or "
+                         "pass uint8")
+    return images
+
+
 def save_png(image, path):
     """Writes one uint8 (H, W, C) image with C in {1, 3}."""
     from PIL import Image
@@ -146,11 +200,3 @@ def image_grid(images, rows):
     padded[:count] = images
     grid = padded.reshape(rows, cols, height, width, channels).swapaxes(1, 2)
     return grid.reshape(rows * height, cols * width, channels)
-
-
-def sample_generator(generator_fn, latent_dim, num, seed=0, batch_size=500):
-    """float32 images of `generator_fn(z)` for `num` z ~ N(0, I) drawn with numpy `seed`."""
-    z = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-    batches = [np.asarray(generator_fn(tf.constant(z[i:i + batch_size])), np.float32)
-               for i in range(0, num, batch_size)]
-    return np.concatenate(batches)

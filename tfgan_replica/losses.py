@@ -9,16 +9,18 @@ functions serve one device and many.
 
 import tensorflow as tf
 
+from tfgan_replica.choices import REAL_TARGET
+
 
 def _mean(values):
     return tf.reduce_mean(tf.cast(values, tf.float32))
 
 
-def bce_d_loss(real_logits, fake_logits, real_target=0.9):
+def bce_d_loss(real_logits, fake_logits, real_target=REAL_TARGET):
     """Discriminator cross-entropy with one-sided label smoothing.
 
-    Reals are pulled towards `real_target` (0.9 smooths the target and keeps the
-    discriminator from becoming over-confident); fakes keep the hard target 0,
+    Reals are pulled towards `real_target` (1.0 by default; 0.9 smooths the target and
+    keeps the discriminator from becoming over-confident); fakes keep the hard target 0,
     since smoothing fakes would reward the generator's mistakes.
     """
     real_logits = tf.cast(real_logits, tf.float32)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 
-FAMILIES = ("bce", "hinge", "wgan_clip", "wgan_gp")
-OPTIMIZERS = ("adam", "rmsprop")
+from tfgan_replica.choices import DATASET_SHAPES, FAMILIES, OPTIMIZERS, REAL_TARGET
+from tfgan_replica.errors import InputError
+
 # Which reproduction a preset belongs to: report A or B, our own best, or none.
 REPORTS = ("A", "B", "ours", "")
-# The image shape of each dataset; kept here so validation needs no data on disk.
-DATASET_SHAPES = {"mnist": (28, 28, 1), "svhn": (32, 32, 3)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +36,9 @@ class OptimizerConfig:
 
     def __post_init__(self):
         if self.name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.name!r}; choose one of {list(OPTIMIZERS)}")
+            raise InputError(f"unknown optimizer {self.name!r}; choose one of {list(OPTIMIZERS)}")
         if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+            raise InputError(f"learning_rate must be > 0, got {self.learning_rate}")
 
     def build(self):
         """A fresh Keras optimizer (call inside the distribution strategy's scope)."""
@@ -95,7 +94,7 @@ class Preset:
     latent_dim: int = 100
     d_optimizer: OptimizerConfig = OptimizerConfig()
     g_optimizer: OptimizerConfig = OptimizerConfig()
-    real_target: float = 1.0
+    real_target: float = REAL_TARGET
     n_critic: int = 1
     clip_value: float | None = None
     gp_weight: float | None = None
@@ -112,7 +111,7 @@ class Preset:
         """A copy with `overrides` applied and validated; unknown fields are an error."""
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(self)})
         if unknown:
-            raise ValueError(f"unknown preset field(s) {unknown}; valid: {field_names()}")
+            raise InputError(f"unknown preset field(s) {unknown}; valid: {field_names()}")
         return dataclasses.replace(self, **overrides)
 
     def gan_options(self):
@@ -167,7 +166,7 @@ def field_names():
 
 def _validate(p):
     def fail(problem):
-        raise ValueError(f"preset {p.name!r}: {problem}")
+        raise InputError(f"preset {p.name!r}: {problem}")
 
     if p.dataset not in DATASET_SHAPES:
         fail(f"unknown dataset {p.dataset!r}; choose one of {sorted(DATASET_SHAPES)}")
@@ -199,8 +198,8 @@ def _validate(p):
     if not p.spectral_norm_output and not p.spectral_norm:
         fail("spectral_norm_output=False leaves the output layer out of spectral norm; it needs "
              "spectral_norm=True")
-    if p.ema_decay is not None and not 0.0 < p.ema_decay < 1.0:
-        fail(f"ema_decay must be in (0, 1), got {p.ema_decay}")
+    if p.ema_decay is not None:
+        _validate_ema(p, fail)
     if p.cpu_epochs is not None and p.cpu_epochs < 1:
         fail(f"cpu_epochs must be >= 1 or None (then epochs), got {p.cpu_epochs}")
     if p.report not in REPORTS:
@@ -236,6 +235,15 @@ def _validate_networks(p, fail):
              f"(report B's template), not of {p.discriminator!r}; set dropout=0")
 
 
+def _validate_ema(p, fail):
+    from tfgan_replica import ema
+
+    try:
+        ema.check_decay(p.ema_decay)
+    except ValueError as error:
+        fail(str(error))
+
+
 def _validate_diffaug(p, fail):
     from tfgan_replica import diffaug
 
@@ -251,14 +259,14 @@ PRESETS: dict[str, Preset] = {}
 def register(preset):
     """Adds `preset` to the registry (a name may be registered once)."""
     if preset.name in PRESETS:
-        raise ValueError(f"preset {preset.name!r} is already registered")
+        raise InputError(f"preset {preset.name!r} is already registered")
     PRESETS[preset.name] = preset
     return preset
 
 
 def get_preset(name):
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        raise InputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]
 
 

@@ -52,6 +52,15 @@ def replica_share(loss):
     return loss / replicas if replicas > 1 else loss
 
 
+def local_rows(tensor, rows_per_replica):
+    """This replica's rows of a `tensor` made for the global batch: replica i
+    holds rows i * rows_per_replica to (i + 1) * rows_per_replica."""
+    if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        return tensor
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    return tensor[replica * rows_per_replica:(replica + 1) * rows_per_replica]
+
+
 def run_if(predicate, fn, *args):
     """Run `fn(*args)` when `predicate` holds, inside a traced step.
 

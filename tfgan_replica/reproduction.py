@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica import data, images, metrics, presets, report, trainer
+from tfgan_replica import callbacks, data, images, metrics, presets, report, trainer
+from tfgan_replica.choices import BUDGETS
+from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import weights
 
-BUDGETS = ("smoke", "cpu", "full")
 SMOKE_STEPS = 3
 SMOKE_SAMPLES = 128
 FULL_SAMPLES = 10_000
@@ -45,7 +46,7 @@ def default_presets():
 
 def check_budget(budget):
     if budget not in BUDGETS:
-        raise ValueError(f"unknown budget {budget!r}; choose one of {list(BUDGETS)}")
+        raise InputError(f"unknown budget {budget!r}; choose one of {list(BUDGETS)}")
 
 
 def sample_mode(preset):
@@ -243,7 +244,7 @@ def _fid_curve_samples(budget):
 def _fid_curve_callbacks(preset, budget, run_dir, inception_weights):
     if not tracks_fid(preset):
         return []
-    return [metrics.FIDCallback(every_epochs=1, num_samples=_fid_curve_samples(budget),
+    return [callbacks.FIDCallback(every_epochs=1, num_samples=_fid_curve_samples(budget),
                                 dataset=preset.dataset, num_reference=evaluation_sizes(budget)[1],
                                 inception_weights=inception_weights, seed=preset.seed,
                                 logdir=run_dir / "tensorboard")]

@@ -24,13 +24,13 @@ import keras
 import tensorflow as tf
 
 from tfgan_replica import callbacks, checkpoints, data, export, gan, networks, presets, replicas
+from tfgan_replica.choices import PRECISIONS, STRATEGIES
+from tfgan_replica.errors import InputError
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("default", "mirrored", "multi_worker")
 DEFAULT_PRESET = "quickstart"
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(InputError):
     """A metric became NaN/Inf; the message names the step and the last good checkpoint."""
 
 
@@ -50,7 +50,7 @@ class TrainResult:
 def make_strategy(name):
     """A tf.distribute strategy by name; 'multi_worker' reads the cluster from TF_CONFIG."""
     if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; choose one of {list(STRATEGIES)}")
+        raise InputError(f"unknown strategy {name!r}; choose one of {list(STRATEGIES)}")
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
@@ -80,7 +80,7 @@ def build_model(preset, jit_compile=False):
 def _saved_config(run_dir):
     path = run_dir / "config.json"
     if not path.is_file():
-        raise FileNotFoundError(f"cannot resume: {path} does not exist; pass --logdir of an earlier run")
+        raise InputError(f"cannot resume: {path} does not exist; pass --logdir of an earlier run")
     return json.loads(path.read_text())
 
 
@@ -89,16 +89,16 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
     if saved_config is not None:
         saved = presets.from_dict(saved_config["preset"])
         if preset is not None and getattr(preset, "name", preset) != saved.name:
-            raise ValueError(f"{run_dir} was trained with preset {saved.name!r}, not "
+            raise InputError(f"{run_dir} was trained with preset {saved.name!r}, not "
                              f"{getattr(preset, 'name', preset)!r}; drop --preset to resume it")
         if isinstance(preset, presets.Preset):  # a resumed run may only train longer
             changed = presets.changed_settings(saved_config["preset"], preset)
             if changed:
-                raise ValueError(f"cannot resume {run_dir} with other settings {changed}; only "
+                raise InputError(f"cannot resume {run_dir} with other settings {changed}; only "
                                  f"the run length {list(presets.RUN_LENGTH_FIELDS)} may change")
             saved = preset
         if overrides.get("batch_size") not in (None, saved.batch_size):
-            raise ValueError(f"cannot resume {run_dir} with batch size {overrides['batch_size']}: "
+            raise InputError(f"cannot resume {run_dir} with batch size {overrides['batch_size']}: "
                              f"it was trained with {saved.batch_size}")
         preset = saved
     elif preset is None:
@@ -110,21 +110,21 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
 
 def _check_options(precision, strategy, steps_per_epoch):
     if precision is not None and precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+        raise InputError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
+        raise InputError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
     if steps_per_epoch is not None and steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+        raise InputError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
 
 
 def _run_dir(logdir, preset_name, resume):
     if logdir is None:
         if resume:
-            raise ValueError("resume needs the logdir of the run to continue")
+            raise InputError("resume needs the logdir of the run to continue")
         return Path("runs", f"{preset_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     run_dir = Path(logdir)
     if not resume and (run_dir / "checkpoints").exists():
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it "
+        raise InputError(f"{run_dir} already holds a run; pass --resume to continue it "
                               f"or choose another --logdir")
     return run_dir
 
@@ -135,7 +135,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
           print_fn=print, verbose=None, extra_callbacks=()):
     """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
 
-    `extra_callbacks` (e.g. `metrics.FIDCallback`) run after each epoch's checkpoint, before
+    `extra_callbacks` (e.g. `callbacks.FIDCallback`) run after each epoch's checkpoint, before
     the epoch's summary line. Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
     it saves a checkpoint after the current step and returns with `interrupted`.
     `verbose` is Keras' (default: a progress bar on a terminal, one line per epoch
@@ -145,7 +145,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
         verbose = 1 if sys.stdout.isatty() else 2
     _check_options(precision, strategy, steps_per_epoch)
     if strategy == "multi_worker" and logdir is None:
-        raise ValueError("--strategy=multi_worker needs --logdir: the same run folder on every "
+        raise InputError("--strategy=multi_worker needs --logdir: the same run folder on every "
                          "worker (a filesystem they share)")
     distribution = make_strategy(strategy)  # first: collectives are configured at start-up
     preset_name = getattr(preset, "name", preset) or DEFAULT_PRESET
@@ -157,7 +157,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
         data_source = data_source or saved_config["data_source"]
         steps_per_epoch = steps_per_epoch or saved_config["steps_per_epoch"]
         if precision not in (None, saved_config["precision"]):
-            raise ValueError(f"cannot resume {run_dir} in {precision}: it was trained in "
+            raise InputError(f"cannot resume {run_dir} in {precision}: it was trained in "
                              f"{saved_config['precision']}; leave out --precision or pass "
                              f"--precision={saved_config['precision']}")
         precision = saved_config["precision"]
@@ -169,7 +169,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
     try:
         replica_count = distribution.num_replicas_in_sync
         if preset.batch_size % replica_count:
-            raise ValueError(f"batch size {preset.batch_size} is not divisible by the "
+            raise InputError(f"batch size {preset.batch_size} is not divisible by the "
                              f"{replica_count} replicas of strategy {strategy!r}; pick a multiple")
         keras.utils.set_random_seed(preset.seed)
         with distribution.scope():
@@ -200,13 +200,13 @@ def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
             log_every_n_steps, export_generator, print_fn, verbose, extra_callbacks, config):
     batches_per_data_epoch = len(images) // preset.batch_size
     if batches_per_data_epoch < 1:
-        raise ValueError(f"{len(images)} images cannot fill one batch of {preset.batch_size}")
+        raise InputError(f"{len(images)} images cannot fill one batch of {preset.batch_size}")
     steps_per_epoch = steps_per_epoch or batches_per_data_epoch
     checkpointer = checkpoints.Checkpointer(model, work_dir / "checkpoints",
                                             restore_from=run_dir / "checkpoints")
     if resume:
         if checkpointer.restore_latest() is None:
-            raise FileNotFoundError(f"cannot resume: no checkpoint in {run_dir / 'checkpoints'}")
+            raise InputError(f"cannot resume: no checkpoint in {run_dir / 'checkpoints'}")
         print_fn(f"resuming {checkpointer.latest} at epoch {int(checkpointer.epoch)}, "
                  f"step {int(checkpointer.step)}")
     work_dir.mkdir(parents=True, exist_ok=True)

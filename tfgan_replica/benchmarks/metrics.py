@@ -1,6 +1,6 @@
 """How fast are the metrics, and how much memory do they need?
 
-    python -m tfgan_replica.bench --suite=metrics [--inception_weights=PATH]
+    python -m tfgan_replica.cli.bench --suite=metrics [--inception_weights=PATH]
 
 Prints feature-extraction throughput against baselines measured in the same run, peak
 memory of precision/recall at 10k vs 10k against a full distance matrix, and an

@@ -4,13 +4,11 @@ The protocol (network, preprocessing, sample sizes, k) is fixed and written into
 result; see `evaluation.evaluate`.
 """
 
-from tfgan_replica.metrics.callback import FIDCallback
 from tfgan_replica.metrics.evaluation import evaluate, score_features
 from tfgan_replica.metrics.features import FeatureExtractor
 from tfgan_replica.metrics.fid import FeatureStatistics, fid_from_features, frechet_distance
 
 __all__ = [
-    "FIDCallback",
     "FeatureExtractor",
     "FeatureStatistics",
     "evaluate",

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 import tfgan_replica
 from tfgan_replica import data
-from tfgan_replica.metrics import kid, prdc, reference, samples
+from tfgan_replica.errors import InputError
+from tfgan_replica.metrics import kid, prdc, reference, sources
 from tfgan_replica.images import SAMPLE_MODES, check_sample_mode
 from tfgan_replica.metrics.features import FeatureExtractor
 from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
@@ -48,12 +49,12 @@ def _check_arguments(source, dataset, num_samples, num_reference, sample_mode, b
     check_sample_mode(sample_mode)
     data.image_shape(dataset)
     if num_samples < 2:
-        raise ValueError(f"num_samples must be at least 2 (10,000 is the convention), got {num_samples}")
+        raise InputError(f"num_samples must be at least 2 (10,000 is the convention), got {num_samples}")
     if num_reference is not None and num_reference < 2:
-        raise ValueError(f"num_reference must be at least 2 or None (whole split), got {num_reference}")
+        raise InputError(f"num_reference must be at least 2 or None (whole split), got {num_reference}")
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    return samples.describe_source(source)
+        raise InputError(f"batch_size must be at least 1, got {batch_size}")
+    return sources.describe_source(source)
 
 
 def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_reference=None,
@@ -71,10 +72,10 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
     """
     kind = _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size)
     started = time.time()
-    images = samples.load_samples(source, num_samples, seed)
+    images = sources.load_samples(source, num_samples, seed)
     expected_shape = data.image_shape(dataset)
     if images.shape[1:] != expected_shape:
-        raise ValueError(f"generated images have shape {images.shape[1:]} but {dataset} images "
+        raise InputError(f"generated images have shape {images.shape[1:]} but {dataset} images "
                          f"are {expected_shape}; check --dataset")
 
     extractor = FeatureExtractor.shared(inception_weights, batch_size)

@@ -12,23 +12,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica.images import check_sample_mode, to_uint8
+from tfgan_replica.errors import InputError
+from tfgan_replica.images import as_image_batch, check_sample_mode, to_uint8
 from tfgan_replica.metrics import inception
 
 RESIZE = "tf.image.resize bilinear 299x299, antialias=False"
 INPUT_SCALING = "x / 127.5 - 1"
-
-
-def as_image_batch(images, name="images"):
-    """Checks and returns images as an (N, H, W, C) array with C in {1, 3}."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(f"{name} must be (N, H, W) or (N, H, W, 1|3), got shape {images.shape}")
-    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(f"{name} must be uint8 or float in [-1, 1], got dtype {images.dtype}")
-    return images
 
 
 def quantize(images, sample_mode="standard"):
@@ -56,7 +45,7 @@ class FeatureExtractor:
 
     def __init__(self, inception_weights=None, batch_size=50):
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
         self.model, self.weights_sha1 = inception.load_fid_inception(inception_weights)
         self.batch_size = int(batch_size)
         self._batch_features = tf.function(

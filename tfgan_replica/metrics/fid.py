@@ -10,6 +10,8 @@ import dataclasses
 
 import numpy as np
 
+from tfgan_replica.errors import InputError
+
 
 @dataclasses.dataclass(frozen=True)
 class FeatureStatistics:
@@ -23,9 +25,9 @@ class FeatureStatistics:
     def from_features(cls, features):
         features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2:
-            raise ValueError(f"features must be a (N, D) array, got shape {features.shape}")
+            raise InputError(f"features must be a (N, D) array, got shape {features.shape}")
         if len(features) < 2:
-            raise ValueError(
+            raise InputError(
                 f"FID needs at least 2 feature vectors for a covariance, got {len(features)}; "
                 "use more samples (10,000 is the convention)"
             )
@@ -56,7 +58,7 @@ def trace_sqrt_product(sigma1, sigma2):
 def frechet_distance(stats1, stats2):
     """FID between two `FeatureStatistics`."""
     if stats1.mu.shape != stats2.mu.shape:
-        raise ValueError(f"feature dimensions differ: {stats1.mu.shape} vs {stats2.mu.shape}")
+        raise InputError(f"feature dimensions differ: {stats1.mu.shape} vs {stats2.mu.shape}")
     diff = stats1.mu - stats2.mu
     value = (diff @ diff + np.trace(stats1.sigma) + np.trace(stats2.sigma)
              - 2.0 * trace_sqrt_product(stats1.sigma, stats2.sigma))

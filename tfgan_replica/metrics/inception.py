@@ -12,6 +12,7 @@ import warnings
 import keras
 import numpy as np
 
+from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import cache, torchscript, weights
 
 FEATURE_DIM = 2048
@@ -41,7 +42,7 @@ def build_inception(mixed10_pool="max"):
     `mixed10_pool="avg"` gives the stock Keras graph, useful only to show the difference.
     """
     if mixed10_pool not in ("max", "avg"):
-        raise ValueError(f"mixed10_pool must be 'max' or 'avg', got {mixed10_pool!r}")
+        raise InputError(f"mixed10_pool must be 'max' or 'avg', got {mixed10_pool!r}")
     with float32_policy():
         stock = keras.applications.InceptionV3(
             weights=None, include_top=False, pooling="avg", input_shape=(INPUT_SIZE, INPUT_SIZE, 3)
@@ -94,19 +95,19 @@ def assign_torchscript_weights(model, weights_path):
     ]
     pairs = _conv_bn_pairs(model)
     if len(records) != len(pairs):
-        raise ValueError(f"{weights_path} has {len(records)} conv layers, the network {len(pairs)}")
+        raise InputError(f"{weights_path} has {len(records)} conv layers, the network {len(pairs)}")
     for record, (conv, norm) in zip(records, pairs):
         kernel = np.transpose(record.attributes["weight"], (2, 3, 1, 0))
         if tuple(conv.kernel.shape) != kernel.shape:
-            raise ValueError(f"{conv.name}: kernel {tuple(conv.kernel.shape)} != file {kernel.shape}")
+            raise InputError(f"{conv.name}: kernel {tuple(conv.kernel.shape)} != file {kernel.shape}")
         if norm.scale or norm.epsilon != BN_EPSILON:
-            raise ValueError(f"{norm.name} must have no gamma and epsilon {BN_EPSILON}")
+            raise InputError(f"{norm.name} must have no gamma and epsilon {BN_EPSILON}")
         conv.kernel.assign(kernel)
         norm.beta.assign(record.attributes["beta"])
         norm.moving_mean.assign(record.attributes["mean"])
         norm.moving_variance.assign(record.attributes["var"])
     if model.count_params() != NUM_PARAMS:
-        raise ValueError(f"network has {model.count_params()} parameters, expected {NUM_PARAMS}")
+        raise InputError(f"network has {model.count_params()} parameters, expected {NUM_PARAMS}")
 
 
 def load_fid_inception(inception_weights=None):

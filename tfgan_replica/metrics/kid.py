@@ -7,6 +7,8 @@ comparable across sample sizes and its standard deviation across subsets is repo
 
 import numpy as np
 
+from tfgan_replica.errors import InputError
+
 
 def polynomial_kernel(a, b):
     return (a @ b.T / a.shape[1] + 1.0) ** 3
@@ -26,10 +28,10 @@ def kid(real_features, fake_features, num_subsets=100, subset_size=1000, seed=0)
     real = np.asarray(real_features, dtype=np.float64)
     fake = np.asarray(fake_features, dtype=np.float64)
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"need two (N, D) feature arrays of equal D, got {real.shape}, {fake.shape}")
+        raise InputError(f"need two (N, D) feature arrays of equal D, got {real.shape}, {fake.shape}")
     size = min(subset_size, len(real), len(fake))
     if size < 2:
-        raise ValueError(f"KID needs at least 2 samples in each set, got {len(real)} and {len(fake)}")
+        raise InputError(f"KID needs at least 2 samples in each set, got {len(real)} and {len(fake)}")
     rng = np.random.default_rng(seed)
     estimates = [
         mmd2_unbiased(real[rng.choice(len(real), size, replace=False)],

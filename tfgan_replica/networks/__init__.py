@@ -8,6 +8,7 @@ always return float32 logits (batch, 1), so one builder serves BCE, hinge and
 Wasserstein critics (the losses apply any sigmoid).
 """
 
+from tfgan_replica.errors import InputError
 from tfgan_replica.networks import conv, improved, mlp, svhn, tutorial
 from tfgan_replica.networks.layers import (AlwaysOnDropout, DiscriminatorOptions, MinibatchStddev,
                                            SpectralNorm)
@@ -27,7 +28,7 @@ DROPOUT_DISCRIMINATORS = ("mlp",)
 
 def _lookup(registry, kind, name):
     if name not in registry:
-        raise ValueError(f"unknown {kind} {name!r}; choose one of {sorted(registry)}")
+        raise InputError(f"unknown {kind} {name!r}; choose one of {sorted(registry)}")
     return registry[name]
 
 
@@ -40,7 +41,7 @@ def build_generator(name, latent_dim=100, image_shape=None):
     """Builds generator `name`; `image_shape`, if given, must be the one it produces."""
     module = _lookup(GENERATORS, "generator", name)
     if image_shape is not None and tuple(image_shape) != module.IMAGE_SHAPE:
-        raise ValueError(
+        raise InputError(
             f"generator {name!r} produces {_describe(module.IMAGE_SHAPE)} images, not "
             f"{_describe(image_shape)}; pick a generator built for that dataset "
             f"(for example 'dcgan_svhn' for 32x32x3)"
@@ -56,17 +57,17 @@ def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_s
     module = _lookup(DISCRIMINATORS, "discriminator", name)
     shape = tuple(image_shape) if image_shape is not None else module.IMAGE_SHAPE
     if shape != module.IMAGE_SHAPE and name not in ANY_SHAPE_DISCRIMINATORS:
-        raise ValueError(
+        raise InputError(
             f"discriminator {name!r} takes {_describe(module.IMAGE_SHAPE)} images, not "
             f"{_describe(shape)}; pick one built for that dataset, or 'mlp'/'conv' "
             f"which take any size"
         )
     if len(shape) != 3 or (name == "conv" and (shape[0] % 4 or shape[1] % 4)):
-        raise ValueError(f"discriminator {name!r} cannot take images of shape {shape}")
+        raise InputError(f"discriminator {name!r} cannot take images of shape {shape}")
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise InputError(f"dropout must be in [0, 1), got {dropout}")
     if dropout and name not in DROPOUT_DISCRIMINATORS:
-        raise ValueError(f"discriminator {name!r} has no dropout option; it belongs to "
+        raise InputError(f"discriminator {name!r} has no dropout option; it belongs to "
                          f"{list(DROPOUT_DISCRIMINATORS)} (report B's template)")
     options = DiscriminatorOptions(spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev,
                                    dropout=dropout, spectral_norm_output=spectral_norm_output,

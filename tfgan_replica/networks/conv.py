@@ -9,9 +9,10 @@ initialization like the rest of report B (see `torch_init`).
 import keras
 from keras import layers
 
+from tfgan_replica.choices import DATASET_SHAPES
 from tfgan_replica.networks.layers import torch_init
 
-IMAGE_SHAPE = (28, 28, 1)
+IMAGE_SHAPE = DATASET_SHAPES["mnist"]
 
 
 def discriminator(options, image_shape=IMAGE_SHAPE):

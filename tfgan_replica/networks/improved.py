@@ -6,9 +6,10 @@ Biases follow the report's layer list: only the layers it marks "no bias" drop t
 import keras
 from keras import layers
 
+from tfgan_replica.choices import DATASET_SHAPES
 from tfgan_replica.networks.layers import batch_norm, images
 
-IMAGE_SHAPE = (28, 28, 1)
+IMAGE_SHAPE = DATASET_SHAPES["mnist"]
 
 
 def generator(latent_dim=100):

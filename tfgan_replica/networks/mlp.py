@@ -8,9 +8,10 @@ import math
 import keras
 from keras import layers
 
+from tfgan_replica.choices import DATASET_SHAPES
 from tfgan_replica.networks.layers import images, torch_init
 
-IMAGE_SHAPE = (28, 28, 1)
+IMAGE_SHAPE = DATASET_SHAPES["mnist"]
 
 
 def generator(latent_dim=100):

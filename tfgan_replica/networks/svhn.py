@@ -6,9 +6,10 @@ Biases follow the report's layer list: only the layers it marks "no bias" drop t
 import keras
 from keras import layers
 
+from tfgan_replica.choices import DATASET_SHAPES
 from tfgan_replica.networks.layers import batch_norm, images
 
-IMAGE_SHAPE = (32, 32, 3)
+IMAGE_SHAPE = DATASET_SHAPES["svhn"]
 
 
 def generator(latent_dim=100):

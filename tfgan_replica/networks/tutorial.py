@@ -3,9 +3,10 @@
 import keras
 from keras import layers
 
+from tfgan_replica.choices import DATASET_SHAPES
 from tfgan_replica.networks.layers import batch_norm, images
 
-IMAGE_SHAPE = (28, 28, 1)
+IMAGE_SHAPE = DATASET_SHAPES["mnist"]
 
 
 def generator(latent_dim=100):

@@ -1,4 +1,4 @@
-"""Train a GAN preset: `python -m tfgan_replica.train --preset=mlp_bce --epochs=10`.
+"""Train a GAN preset: `python -m tfgan_replica.cli.train --preset=mlp_bce --epochs=10`.
 
 Without flags it trains the short `quickstart` preset on the bundled MNIST.
 Resume an interrupted run with `--resume --logdir=runs/RUN`. Flags can also
@@ -9,15 +9,18 @@ import sys
 
 from absl import app, flags
 
+from tfgan_replica.cli import no_positional_arguments, reporting_errors
+from tfgan_replica.choices import PRECISIONS, STRATEGIES
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("preset", None, "Preset name (default: quickstart, or the resumed run's).")
 flags.DEFINE_integer("epochs", None, "Override the preset's number of epochs.")
 flags.DEFINE_integer("batch_size", None, "Override the preset's (global) batch size.")
 flags.DEFINE_string("logdir", None, "Run directory (default runs/<preset>-<YYYYmmdd-HHMMSS>).")
 flags.DEFINE_bool("resume", False, "Continue the newest checkpoint in --logdir.")
-flags.DEFINE_enum("precision", None, ["float32", "mixed_float16", "mixed_bfloat16"],
+flags.DEFINE_enum("precision", None, PRECISIONS,
                   "Keras mixed-precision policy (default: float32, or the resumed run's).")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+flags.DEFINE_enum("strategy", "default", STRATEGIES,
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
 flags.DEFINE_string("diffaug", None, "DiffAugment policy, e.g. 'color,translation,cutout'.")
@@ -26,22 +29,17 @@ flags.DEFINE_integer("steps_per_epoch", None, "Train steps per epoch (default: o
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags")
+    no_positional_arguments(argv)
     from tfgan_replica import trainer
-    from tfgan_replica.checkpoints import NonFiniteStateError
 
-    try:
+    with reporting_errors("train"):
         result = trainer.train(
             FLAGS.preset, logdir=FLAGS.logdir, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
             resume=FLAGS.resume, precision=FLAGS.precision, strategy=FLAGS.strategy,
             jit_compile=FLAGS.jit_compile, diffaug=FLAGS.diffaug,
             data_source=FLAGS.data_source, steps_per_epoch=FLAGS.steps_per_epoch)
-    except (ValueError, FileNotFoundError, FileExistsError,
-            trainer.TrainingDiverged, NonFiniteStateError) as error:
-        sys.exit(f"train: {error}")
     if result.interrupted:
-        sys.exit(130)  # the shell convention for "stopped by a signal"
+        sys.exit(130)
 
 
 if __name__ == "__main__":

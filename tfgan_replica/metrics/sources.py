@@ -1,15 +1,14 @@
-"""Generated images to evaluate: an exported generator, a training run, an .npz or PNGs."""
+"""Where generated images to evaluate come from: an exported generator, a training run,
+an .npz, a PNG folder or an array."""
 
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from tfgan_replica import export
-from tfgan_replica.images import read_npz, read_png_folder
-from tfgan_replica.metrics.features import as_image_batch
-
-_FLOAT_TOLERANCE = 1e-3
+from tfgan_replica import export, sampling
+from tfgan_replica.errors import InputError
+from tfgan_replica.images import as_image_batch, read_npz, read_png_folder
 
 
 def describe_source(source):
@@ -25,7 +24,7 @@ def describe_source(source):
         return "npz"
     if path.is_dir() and any(path.glob("*.png")):
         return "png_folder"
-    raise ValueError(
+    raise InputError(
         f"{source}: not an exported generator (folder with saved_model.pb), a training run "
         "(config.json and checkpoints/), an .npz with key 'images', or a folder of .png files"
     )
@@ -35,10 +34,11 @@ def load_samples(source, num_samples, seed=0, batch_size=500):
     """The first `num_samples` images of `source`: float32 in [-1, 1] or uint8, NHWC."""
     kind = describe_source(source)
     if kind == "generator":
-        images = export.sample(source, num_samples, seed, batch_size)
+        images = sampling.from_export(source, num_samples, seed, batch_size)
     elif kind == "run":  # the generator of its newest checkpoint, exported for the occasion
         with tempfile.TemporaryDirectory() as folder:
-            images = export.sample(export.export_run(source, folder), num_samples, seed, batch_size)
+            images = sampling.from_export(export.export_run(source, folder), num_samples, seed,
+                                          batch_size)
     elif kind == "npz":
         (images,) = read_npz(source, ["images"], "save samples with np.savez(path, images=...)")
     elif kind == "png_folder":
@@ -47,16 +47,6 @@ def load_samples(source, num_samples, seed=0, batch_size=500):
         images = source
     images = as_image_batch(images, name=str(source) if kind != "array" else "samples")
     if len(images) < num_samples:
-        raise ValueError(f"{kind} source holds {len(images)} images, fewer than num_samples="
+        raise InputError(f"{kind} source holds {len(images)} images, fewer than num_samples="
                          f"{num_samples}; generate more or lower num_samples")
-    images = images[:num_samples]
-    if images.dtype != np.uint8:
-        bad = int(np.count_nonzero(~np.isfinite(images)))
-        if bad:
-            raise ValueError(f"{source if kind != 'array' else 'samples'}: {bad} pixel values are "
-                             "NaN or Inf; the generator diverged, score an earlier checkpoint")
-        low, high = float(images.min()), float(images.max())
-        if low < -1 - _FLOAT_TOLERANCE or high > 1 + _FLOAT_TOLERANCE:
-            raise ValueError(f"float samples must lie in [-1, 1] (tanh outputs), found [{low:.3g}, "
-                             f"{high:.3g}]; convert [0, 1] images with x * 2 - 1, or pass uint8")
-    return images
+    return images[:num_samples]

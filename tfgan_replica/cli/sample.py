@@ -1,12 +1,12 @@
 """Draw samples from an exported generator as PNGs or one .npz (key `images`, uint8 NHWC).
 
-    python -m tfgan_replica.sample --generator=runs/RUN/generator --num=64 --output=out/
-    python -m tfgan_replica.sample --generator=runs/RUN/generator --num=10000 --output=s.npz
+    python -m tfgan_replica.cli.sample --generator=runs/RUN/generator --num=64 --output=out/
+    python -m tfgan_replica.cli.sample --generator=runs/RUN/generator --num=10000 --output=s.npz
 """
 
-import sys
-
 from absl import app, flags
+
+from tfgan_replica.cli import no_positional_arguments, reporting_errors
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("generator", None, "Exported generator (SavedModel folder).")
@@ -17,14 +17,11 @@ flags.mark_flags_as_required(["generator", "output"])
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags")
-    from tfgan_replica import export
+    no_positional_arguments(argv)
+    from tfgan_replica import sampling
 
-    try:
-        output = export.write_samples(FLAGS.generator, FLAGS.num, FLAGS.output, FLAGS.seed)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f"sample: {error}")
+    with reporting_errors("sample"):
+        output = sampling.write_samples(FLAGS.generator, FLAGS.num, FLAGS.output, FLAGS.seed)
     print(f"wrote {FLAGS.num} samples to {output}")
 
 

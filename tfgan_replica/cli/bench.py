@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m tfgan_replica.bench --suite=training|metrics|all`.
+"""Benchmarks: `python -m tfgan_replica.cli.bench --suite=training|metrics|all`.
 
 `training` times our fit-based train step against a plain tf.function loop,
 mixed_bfloat16 against float32 and XLA on against off; `metrics` times the
@@ -6,6 +6,8 @@ evaluation (FID network, features, scores).
 """
 
 from absl import app, flags
+
+from tfgan_replica.cli import no_positional_arguments, reporting_errors
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("suite", "training", ["training", "metrics", "all"], "Which benchmarks to run.")
@@ -16,16 +18,16 @@ flags.DEFINE_string("inception_weights", None, "FID Inception weights for the me
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags")
-    if FLAGS.suite in ("training", "all"):
-        from tfgan_replica.benchmarks import training
+    no_positional_arguments(argv)
+    with reporting_errors("bench"):
+        if FLAGS.suite in ("training", "all"):
+            from tfgan_replica.benchmarks import training
 
-        training.run(steps=FLAGS.steps, repeats=FLAGS.repeats, warmup=FLAGS.warmup)
-    if FLAGS.suite in ("metrics", "all"):
-        from tfgan_replica.benchmarks import metrics
+            training.run(steps=FLAGS.steps, repeats=FLAGS.repeats, warmup=FLAGS.warmup)
+        if FLAGS.suite in ("metrics", "all"):
+            from tfgan_replica.benchmarks import metrics
 
-        metrics.run(inception_weights=FLAGS.inception_weights)
+            metrics.run(inception_weights=FLAGS.inception_weights)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,16 @@
+"""The names a flag, a preset or a library call may choose from, and the defaults they
+share, each in one place.
+
+Kept free of TensorFlow imports, so the commands can check their flags at once.
+"""
+
+FAMILIES = ("bce", "hinge", "wgan_clip", "wgan_gp")
+OPTIMIZERS = ("adam", "rmsprop")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+BUDGETS = ("smoke", "cpu", "full")
+# The label of real images in the cross-entropy loss: 1.0 is the plain loss, 0.9
+# one-sided label smoothing (a preset's choice, never a silent default).
+REAL_TARGET = 1.0
+# The (height, width, channels) of each dataset's images.
+DATASET_SHAPES = {"mnist": (28, 28, 1), "svhn": (32, 32, 3)}

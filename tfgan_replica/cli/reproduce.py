@@ -1,0 +1,47 @@
+"""Re-run both reports: `python -m tfgan_replica.cli.reproduce [--presets=a,b] [--budget=cpu]`.
+
+Trains and evaluates each preset, skips those already finished, and writes
+results/results.json, results/README.md and results/figures/. `--ablations=NAME`
+runs a measured search instead (results/ablations.md).
+"""
+
+from absl import app, flags
+
+from tfgan_replica import ablations, reproduction
+from tfgan_replica.choices import BUDGETS
+from tfgan_replica.cli import no_positional_arguments, reporting_errors
+
+flags.DEFINE_list("presets", None,
+                  "Presets to run (default: every MNIST preset of the reports and ours).")
+flags.DEFINE_enum("budget", "cpu", BUDGETS,
+                  "smoke: a few steps each; cpu: shortened epochs; full: the reports' lengths.")
+flags.DEFINE_string("results_dir", "results", "Where results.json, the table and the figures go.")
+flags.DEFINE_string("runs_dir", None,
+                    "Where the training runs go (default runs/reproduce, or runs/ablations).")
+flags.DEFINE_bool("force", False, "Retrain presets that are already finished.")
+flags.DEFINE_string("inception_weights", None,
+                    "Path of fid_inception_2015_12_05.pt (else fetched with pip).")
+flags.DEFINE_list("ablations", None,
+                  f"Ablation studies to run instead of presets: {sorted(ablations.STUDIES)}.")
+flags.register_validator("ablations", lambda names: set(names or ()) <= set(ablations.STUDIES),
+                         f"--ablations takes names of {sorted(ablations.STUDIES)}")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    no_positional_arguments(argv)
+    interrupted = "interrupted; finished results are kept, and the same command resumes"
+    with reporting_errors("reproduce", interrupted):
+        if FLAGS.ablations:
+            for name in FLAGS.ablations:
+                ablations.run_study(name, FLAGS.budget, FLAGS.results_dir,
+                                    FLAGS.runs_dir or "runs/ablations", FLAGS.force,
+                                    FLAGS.inception_weights)
+        else:
+            reproduction.reproduce(FLAGS.presets, FLAGS.budget, FLAGS.results_dir,
+                                   FLAGS.runs_dir or "runs/reproduce", FLAGS.force,
+                                   FLAGS.inception_weights)
+
+
+if __name__ == "__main__":
+    app.run(main)
