@@ -69,6 +69,11 @@ STUDIES = {
                                    dict(family="bce",
                                         d_optimizer=presets.torch_adam(2e-4, 0.5),
                                         g_optimizer=presets.torch_adam(2e-4, 0.5))),
+            "seed_1": ("the preset with seed 1: how far one seed moves these numbers",
+                       dict(seed=1)),
+            "beta1_0.5+seed_1": ("beta_1 0.5 with seed 1: does the best single change hold?",
+                                 dict(seed=1, d_optimizer=presets.torch_adam(2e-4, 0.5),
+                                      g_optimizer=presets.torch_adam(2e-4, 0.5))),
         },
     ),
 }
