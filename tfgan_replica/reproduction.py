@@ -227,7 +227,7 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
         steps_per_epoch = trained.step / preset.epochs
         record["fid_curve"] = [[round(step / steps_per_epoch, 3), step, fid] for step, fid
                                in read_scalars(run_dir / "tensorboard").get("fid", [])]
-        record["fid_curve_samples"] = _fid_curve_samples(budget)
+        record["fid_curve_samples"] = fid_curve_samples(budget)
     return record, trained
 
 
@@ -237,14 +237,15 @@ def tracks_fid(preset):
     return preset.report == "A" and preset.dataset == "mnist"
 
 
-def _fid_curve_samples(budget):
+def fid_curve_samples(budget):
+    """How many samples the per-epoch FID of `tracks_fid` presets scores under `budget`."""
     return SMOKE_SAMPLES if budget == "smoke" else FID_CURVE_SAMPLES
 
 
 def _fid_curve_callbacks(preset, budget, run_dir, inception_weights):
     if not tracks_fid(preset):
         return []
-    return [callbacks.FIDCallback(every_epochs=1, num_samples=_fid_curve_samples(budget),
+    return [callbacks.FIDCallback(every_epochs=1, num_samples=fid_curve_samples(budget),
                                 dataset=preset.dataset, num_reference=evaluation_sizes(budget)[1],
                                 inception_weights=inception_weights, seed=preset.seed,
                                 logdir=run_dir / "tensorboard")]

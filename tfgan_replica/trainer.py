@@ -212,22 +212,15 @@ def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
     work_dir.mkdir(parents=True, exist_ok=True)
     writer = callbacks.summary_writer(work_dir)
     callbacks.write_config(work_dir, config, writer)
-
-    saver = checkpoints.CheckpointCallback(checkpointer)
-    nan_guard = callbacks.NanGuard(checkpointer)
-    grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed)
-    callback_list = [  # the saver advances the step the others read, so it comes first
-        saver, nan_guard,
-        callbacks.MetricsLogger(writer, checkpointer.step, log_every_n_steps),
-        grid, *extra_callbacks, keras.callbacks.ProgbarLogger(),  # the summary after the bar
-        callbacks.EpochSummary(preset.epochs, checkpointer.step, grid, print_fn),
-    ]
+    run_callbacks = make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps,
+                                   extra_callbacks, print_fn)
+    saver, nan_guard, grid = run_callbacks.saver, run_callbacks.nan_guard, run_callbacks.grid
     metrics = {}
     start_step = int(checkpointer.step)
     for epoch, end_epoch, steps in _segments(start_step, steps_per_epoch, preset.epochs):
         stream = stream_from_step(images, preset.batch_size, preset.seed, int(checkpointer.step))
         history = model.fit(stream, epochs=end_epoch, initial_epoch=epoch, steps_per_epoch=steps,
-                            callbacks=callback_list, verbose=verbose, shuffle=False)
+                            callbacks=run_callbacks.all, verbose=verbose, shuffle=False)
         metrics = {k: float(v[-1]) for k, v in history.history.items()} or metrics
         if model.stop_training:
             break
@@ -249,6 +242,33 @@ def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
              f"\n  samples: {grid.last_path}\n  checkpoint: {result.checkpoint}"
              f"\n  generator: {result.export_path}")
     return result
+
+
+@dataclasses.dataclass
+class RunCallbacks:
+    """The callbacks of a run; `all` is the list for `fit`, in the order they must run."""
+
+    saver: checkpoints.CheckpointCallback
+    nan_guard: callbacks.NanGuard
+    grid: callbacks.SampleGrid
+    all: list
+
+
+def make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps=50,
+                   extra_callbacks=(), print_fn=print):
+    """The callbacks `train` runs `fit` with: checkpoints and the step counter, the NaN
+    guard, TensorBoard scalars, sample grids, `extra_callbacks`, the progress bar and the
+    epoch summary (the benchmarks time `fit` with exactly these)."""
+    saver = checkpoints.CheckpointCallback(checkpointer)
+    nan_guard = callbacks.NanGuard(checkpointer)
+    grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed)
+    return RunCallbacks(saver, nan_guard, grid, [
+        # the saver advances the step the others read, so it comes first
+        saver, nan_guard,
+        callbacks.MetricsLogger(writer, checkpointer.step, log_every_n_steps),
+        grid, *extra_callbacks, keras.callbacks.ProgbarLogger(),  # the summary after the bar
+        callbacks.EpochSummary(preset.epochs, checkpointer.step, grid, print_fn),
+    ])
 
 
 def stream_from_step(images, batch_size, seed, step):

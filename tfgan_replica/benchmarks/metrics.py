@@ -2,23 +2,29 @@
 
     python -m tfgan_replica.cli.bench --suite=metrics [--inception_weights=PATH]
 
-Prints feature-extraction throughput against baselines measured in the same run, peak
-memory of precision/recall at 10k vs 10k against a full distance matrix, and an
-estimate of the time to score 10,000 generated images against a cached reference.
+Times FID feature extraction (`FeatureExtractor` on uint8 MNIST images: quantization,
+resizing to 299x299, the network, the copy back) against a plain `tf.function` call of
+the same network on the same batch already preprocessed, in interleaved pairs of
+windows (see `paired`), with its GFLOP/s beside the matmul peak. Then the peak memory
+of precision/recall at 10k vs 10k against a full distance matrix, and an estimate of
+the time to score 10,000 generated images against a cached reference.
 """
 
 import time
 import tracemalloc
 
 import numpy as np
+import tensorflow as tf
 
 from tfgan_replica import data
-from tfgan_replica.metrics import kid, prdc
+from tfgan_replica.benchmarks import paired, peak
+from tfgan_replica.metrics import inception, kid, prdc
 from tfgan_replica.metrics.features import FeatureExtractor, to_network_input
 from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
 
-THROUGHPUT_IMAGES = 100
+BATCH = 50  # the batch size `metrics.evaluate` extracts features with
 SCORE_N = 10_000
+RATIO = paired.Ratio("extractor", "plain", "extractor / plain call", target=0.95)
 
 
 def _timed(fn):
@@ -27,23 +33,38 @@ def _timed(fn):
     return result, time.perf_counter() - start
 
 
-def _images_per_second(fn, count):
-    fn()  # warm-up: tracing and first-call allocations
-    _, seconds = _timed(fn)
-    return count / seconds
+def extractor_arm(extractor, images):
+    """`FeatureExtractor` on one batch of uint8 images a step, as `evaluate` calls it."""
+    return paired.LoopArm("extractor", lambda: lambda: extractor(images, progress=False),
+                          len(images))
 
 
-def _throughput(inception_weights, images):
-    count = len(images)
-    rates = {}
-    for batch_size in (50, 10):
-        extractor = FeatureExtractor(inception_weights, batch_size)
-        rates[f"extractor batch {batch_size}"] = _images_per_second(
-            lambda: extractor(images, progress=False), count)
-    inputs = to_network_input(images).numpy()
-    rates["model.predict batch 50 (preprocessed)"] = _images_per_second(
-        lambda: extractor.model.predict(inputs, batch_size=50, verbose=0), count)
-    return rates
+def plain_arm(model, inputs):
+    """The network called in a plain `tf.function` on a batch already preprocessed."""
+    network = tf.function(lambda batch: model(batch, training=False))
+    return paired.LoopArm("plain", lambda: lambda: network(inputs), len(inputs))
+
+
+def feature_batch(inception_weights=None):
+    """The extractor `metrics.evaluate` uses, and one batch for it: the first `BATCH`
+    MNIST test images."""
+    images = data.load_arrays("mnist", "test")[0][:BATCH]
+    return FeatureExtractor.shared(inception_weights, BATCH), images
+
+
+def feature_extraction(inception_weights=None, window_seconds=20.0, pairs=5, warmup=1,
+                       peak_gflops=None, print_fn=print):
+    """Times the two arms on one batch (see `feature_batch`); returns the
+    `paired.WorkloadResult`."""
+    extractor, images = feature_batch(inception_weights)
+    inputs = to_network_input(images)
+    spec = tf.TensorSpec(inputs.shape, tf.float32)
+    flops = peak.call_flops(lambda batch: extractor.model(batch, training=False), spec)
+    return paired.run_workload(
+        f"FID Inception features at {inception.INPUT_SIZE}x{inception.INPUT_SIZE}, batch {BATCH}, "
+        f"{flops / 1e9:.1f} GFLOP a batch",
+        [extractor_arm(extractor, images), plain_arm(extractor.model, inputs)], [RATIO], pairs,
+        window_seconds, warmup, flops, peak_gflops, print_fn=print_fn)
 
 
 def _prdc_memory(dim):
@@ -53,36 +74,39 @@ def _prdc_memory(dim):
     tracemalloc.start()
     inputs = tracemalloc.get_traced_memory()[0]
     _, seconds = _timed(lambda: prdc.prdc(real, fake))
-    peak = tracemalloc.get_traced_memory()[1] - inputs
+    peak_bytes = tracemalloc.get_traced_memory()[1] - inputs
     tracemalloc.stop()
-    return real, fake, peak, seconds
+    return real, fake, peak_bytes, seconds
 
 
-def run(inception_weights=None):
-    """Measures and prints; returns the numbers as a dict."""
-    images = data.load_arrays("mnist", "test")[0][:THROUGHPUT_IMAGES]
-    rates = _throughput(inception_weights, images)
-    best = rates["extractor batch 50"]
-    print(f"Feature extraction at 299x299 ({THROUGHPUT_IMAGES} MNIST images, after warm-up):")
-    for name, rate in rates.items():
-        print(f"  {name:40s} {rate:7.1f} images/s   ratio to batch 50: {rate / best:5.2f}")
+def run(inception_weights=None, window_seconds=20.0, pairs=5, warmup=1, peak_gflops=None,
+        print_fn=print):
+    """Measures and prints; returns the numbers as a dict.
 
-    real, fake, peak, prdc_seconds = _prdc_memory(2048)
+    `peak_gflops` ({dtype: Spread}) is measured first unless given.
+    """
+    peak_gflops = peak_gflops or peak.measure_peak(print_fn=print_fn)
+    extraction = feature_extraction(inception_weights, window_seconds, pairs, warmup,
+                                    peak_gflops, print_fn)
+    extractor_rate = extraction.items_per_second["extractor"].median
+
+    real, fake, peak_bytes, prdc_seconds = _prdc_memory(2048)
     full_matrix = SCORE_N * SCORE_N * 8
-    print(f"Precision/recall/density/coverage, {SCORE_N} vs {SCORE_N} x 2048:")
-    print(f"  peak extra memory {peak / 2**20:8.1f} MiB   one full float64 distance matrix "
-          f"{full_matrix / 2**20:8.1f} MiB   ratio {peak / full_matrix:5.2f}   time {prdc_seconds:6.1f} s")
+    print_fn(f"Precision/recall/density/coverage, {SCORE_N} vs {SCORE_N} x 2048:")
+    print_fn(f"  peak extra memory {peak_bytes / 2**20:8.1f} MiB   one full float64 distance "
+             f"matrix {full_matrix / 2**20:8.1f} MiB   ratio {peak_bytes / full_matrix:5.2f}   "
+             f"time {prdc_seconds:6.1f} s")
 
     stats_real = FeatureStatistics.from_features(real)
     fid_seconds = _timed(lambda: frechet_distance(FeatureStatistics.from_features(fake), stats_real))[1]
     kid_seconds = _timed(lambda: kid.kid(real, fake))[1]
-    extraction_seconds = SCORE_N / best
-    print(f"Estimate for {SCORE_N} generated images against a cached reference:")
-    print(f"  features {extraction_seconds:7.1f} s + FID statistics {fid_seconds:5.1f} s "
-          f"= FID in {extraction_seconds + fid_seconds:7.1f} s")
-    print(f"  all scores (+ PR/DC {prdc_seconds:.1f} s + KID {kid_seconds:.1f} s): "
-          f"{extraction_seconds + fid_seconds + prdc_seconds + kid_seconds:7.1f} s")
-    return {"images_per_second": rates, "prdc_peak_bytes": peak, "prdc_seconds": prdc_seconds,
-            "fid_seconds": fid_seconds, "kid_seconds": kid_seconds,
+    extraction_seconds = SCORE_N / extractor_rate
+    print_fn(f"Estimate for {SCORE_N} generated images against a cached reference "
+             f"(features at the extractor's median rate):")
+    print_fn(f"  features {extraction_seconds:7.1f} s + FID statistics {fid_seconds:5.1f} s "
+             f"= FID in {extraction_seconds + fid_seconds:7.1f} s")
+    print_fn(f"  all scores (+ PR/DC {prdc_seconds:.1f} s + KID {kid_seconds:.1f} s): "
+             f"{extraction_seconds + fid_seconds + prdc_seconds + kid_seconds:7.1f} s")
+    return {"feature_extraction": extraction, "prdc_peak_bytes": peak_bytes,
+            "prdc_seconds": prdc_seconds, "fid_seconds": fid_seconds, "kid_seconds": kid_seconds,
             "fid_10k_estimate_seconds": extraction_seconds + fid_seconds}
-

@@ -1,116 +1,250 @@
-"""Training throughput of the improved DCGAN at batch 256, in images per second.
+"""Training throughput of the GANs users train, against a plain loop of the same math.
 
-Compares, in one process and on one fixed in-memory batch (so input loading is
-not measured):
-  * `fit`: our `GAN.train_step` driven by `model.fit` (float32, no XLA);
-  * `plain`: a TF-tutorial-style loop, a `tf.function` step called per batch from
-    Python, doing the same math (critic update on fresh fakes, then a generator
-    update on fresh noise), so the ratio isolates the cost of Keras `fit`;
-  * `fit_bf16`: `fit` under the mixed_bfloat16 policy;
-  * `fit_xla`: `fit` with `jit_compile=True`.
-The variants are timed in turn within every repeat, so a slow phase of a noisy
-machine hits them all alike. Throughputs are medians over repeats; each ratio is
-the median of the ratios within a repeat (paired, so load that drifts between
-repeats cancels out).
+Two workloads: report B's MLP GAN at batch 64 (`mlp_hinge_sn`: hinge loss, spectral
+norm and the template's always-on dropout) and report A's improved DCGAN at batch 256
+(`dcgan_improved`). Each is timed, on the run's own data stream from the bundled MNIST,
+as:
+  * `fit`: our `GAN.train_step` driven by `model.fit` with the callbacks `trainer.train`
+    installs (step counter, NaN guard, TensorBoard scalars every 50 steps; what they do at
+    an epoch's end, a checkpoint and a sample grid, falls outside the timed steps);
+  * `plain`: a TF-tutorial-style loop, a `tf.function` step called per batch from Python,
+    doing the same math on a copy of the same networks and optimizers, so the ratio
+    isolates the cost of Keras `fit`, our metrics and our callbacks;
+  * the DCGAN also as `fit_bf16` (the mixed_bfloat16 policy) and `fit_xla`
+    (`jit_compile=True`).
+The arms are timed in interleaved pairs of windows (see `paired`) and each workload's
+GFLOP/s is set beside the machine's matmul peak (see `peak`).
 """
 
 from __future__ import annotations
 
-import statistics
+import contextlib
+import tempfile
 import time
+from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from tfgan_replica import losses, presets, trainer
+from tfgan_replica import callbacks, checkpoints, data, presets, trainer
+from tfgan_replica.benchmarks import paired, peak
+from tfgan_replica.errors import InputError
 
-PRESET = "dcgan_improved"
-
-
-def _fit_runner(model, batch):
-    data = tf.data.Dataset.from_tensors(batch).repeat()
-
-    def run(steps):
-        model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
-
-    return run
-
-
-def _plain_runner(model, batch):
-    """A tutorial-style loop on fresh copies of the same networks and optimizers."""
-    generator, discriminator = model.generator, model.discriminator
-    d_optimizer, g_optimizer = model.d_optimizer, model.g_optimizer
-    latent_dim, batch_size = model.latent_dim, batch.shape[0]
-
-    @tf.function
-    def train_step(images):
-        fakes = generator(tf.random.normal((batch_size, latent_dim)), training=True)
-        with tf.GradientTape() as tape:
-            real = discriminator(images, training=True)
-            fake = discriminator(fakes, training=True)
-            d_loss = losses.bce_d_loss(real, fake, real_target=0.9)
-        d_vars = discriminator.trainable_variables
-        d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-        noise = tf.random.normal((batch_size, latent_dim))
-        with tf.GradientTape() as tape:
-            g_loss = losses.bce_g_loss(discriminator(generator(noise, training=True), training=True))
-        g_vars = generator.trainable_variables
-        g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        return d_loss, g_loss
-
-    data = tf.data.Dataset.from_tensors(batch).repeat()
-
-    def run(steps):
-        for images in data.take(steps):
-            losses_now = train_step(images)
-        float(losses_now[0])  # wait for the last step
-
-    return run
+WORKLOADS = (  # (title, preset, batch size, arms besides `fit` and `plain`)
+    ("Report B's MLP GAN (mlp_hinge_sn)", "mlp_hinge_sn", 64, ()),
+    ("Report A's improved DCGAN (dcgan_improved)", "dcgan_improved", 256,
+     ("fit_bf16", "fit_xla")),
+)
+FIT_ARMS = {  # name: (precision, jit_compile)
+    "fit": ("float32", False),
+    "fit_bf16": ("mixed_bfloat16", False),
+    "fit_xla": ("float32", True),
+}
+RATIOS = (
+    paired.Ratio("fit", "plain", "fit / plain loop", target=0.95),
+    paired.Ratio("fit_bf16", "fit", "bf16 / float32", target=1.3),
+    paired.Ratio("fit_xla", "fit", "XLA on / off"),
+)
+_ENDLESS = 10 ** 9  # steps of the one epoch a window runs; the window's timer ends it
 
 
-def _build(precision="float32", jit_compile=False):
+@contextlib.contextmanager
+def _policy(precision):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
     try:
-        return trainer.build_model(presets.get_preset(PRESET), jit_compile=jit_compile)
+        yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
 
 
-RATIOS = {  # name: (numerator, denominator)
-    "fit_over_plain": ("fit", "plain"),
-    "bf16_over_float32": ("fit_bf16", "fit"),
-    "xla_over_no_xla": ("fit_xla", "fit"),
-}
+def _build(preset, precision="float32", jit_compile=False):
+    """`preset`'s compiled GAN, initialized as `trainer.train` initializes it."""
+    keras.utils.set_random_seed(preset.seed)
+    with _policy(precision):
+        return trainer.build_model(preset, jit_compile)
 
 
-def run(steps=4, repeats=6, warmup=2, batch_size=256, print_fn=print):
-    """Times every variant; returns {variant: images/s} plus the ratios of interest."""
-    batch = tf.random.uniform((batch_size, 28, 28, 1), -1.0, 1.0, seed=0)
-    runners = {
-        "fit": _fit_runner(_build(), batch),
-        "plain": _plain_runner(_build(), batch),
-        "fit_bf16": _fit_runner(_build("mixed_bfloat16"), batch),
-        "fit_xla": _fit_runner(_build(jit_compile=True), batch),
-    }
-    for name, runner in runners.items():
-        print_fn(f"warming up {name} ({warmup} steps, includes tracing)")
-        runner(warmup)
-    timings = {name: [] for name in runners}
-    for repeat in range(repeats):
-        for name, runner in runners.items():
-            start = time.perf_counter()
-            runner(steps)
-            timings[name].append(steps * batch_size / (time.perf_counter() - start))
-        print_fn(f"repeat {repeat + 1}/{repeats}: " +
-                 ", ".join(f"{n} {t[-1]:.0f} img/s" for n, t in timings.items()))
-    result = {name: statistics.median(values) for name, values in timings.items()}
-    for ratio, (top, bottom) in RATIOS.items():
-        result[ratio] = statistics.median(a / b for a, b in zip(timings[top], timings[bottom]))
-    print_fn(f"improved DCGAN, batch {batch_size}, {steps} steps x {repeats} repeats (median):")
-    for name in runners:
-        print_fn(f"  {name:9s} {result[name]:8.1f} images/s ({batch_size / result[name]:.3f} s/step)")
-    print_fn(f"  fit / plain loop      {result['fit_over_plain']:.3f} (target >= 0.95)")
-    print_fn(f"  bf16 / float32        {result['bf16_over_float32']:.3f} (target >= 1.3)")
-    print_fn(f"  XLA on / off          {result['xla_over_no_xla']:.3f}")
-    return result
+def _stream(preset):
+    images, _ = data.load_arrays(preset.dataset, "train")
+    return trainer.stream_from_step(images, preset.batch_size, preset.seed, 0)
+
+
+class _WindowTimer(keras.callbacks.Callback):
+    """Times `fit`'s steps from the start of the first and stops it after the first step
+    that ends both `seconds` and `min_steps`. It comes last in the list, so the time
+    includes every other callback's work on each step; `callbacks_clock`, first in the
+    list, adds up how much of it that work took."""
+
+    def __init__(self, seconds, min_steps, callbacks_clock):
+        super().__init__()
+        self.seconds = seconds
+        self.min_steps = min_steps
+        self.callbacks_clock = callbacks_clock
+        self.steps = 0
+        self.start = None
+        self.elapsed = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.start is None:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        self.callbacks_clock.seconds += now - self.callbacks_clock.step_end
+        self.steps += 1
+        self.elapsed = now - self.start
+        if self.steps >= self.min_steps and self.elapsed >= self.seconds:
+            self.model.stop_training = True
+
+
+class _CallbacksClock(keras.callbacks.Callback):
+    """Marks when the first callback's per-step work begins (see `_WindowTimer`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+        self.step_end = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step_end = time.perf_counter()
+
+
+class FitArm:
+    """`model.fit` as `trainer.train` runs it: the run's data stream and callbacks, which
+    write into `work_dir` (TensorBoard scalars, and a sample grid after each window).
+
+    A window is one `fit` call; its time runs from the first step to the end of the
+    last step's callbacks (what `fit` does before the first step and at the epoch's end
+    happens once per epoch in a run, not once per step). `callback_share` is the part of
+    the timed steps that the callbacks' per-step work took, over every window after the
+    first (which traces the step).
+    """
+
+    def __init__(self, name, preset, work_dir, precision="float32", jit_compile=False):
+        self.name = name
+        self.items_per_step = preset.batch_size
+        self.dtype = keras.mixed_precision.Policy(precision).compute_dtype
+        self.precision = precision
+        self.model = _build(preset, precision, jit_compile)
+        work_dir = Path(work_dir)
+        checkpointer = checkpoints.Checkpointer(self.model, work_dir / "checkpoints")
+        writer = callbacks.summary_writer(work_dir)
+        self.callbacks = trainer.make_callbacks(preset, checkpointer, work_dir, writer,
+                                                print_fn=lambda *_: None).all
+        self.stream = _stream(preset)
+        self._windows = 0
+        self._callback_seconds = 0.0
+        self._timed_seconds = 0.0
+
+    @property
+    def callback_share(self):
+        return self._callback_seconds / self._timed_seconds if self._timed_seconds else 0.0
+
+    def window(self, seconds, min_steps=1):
+        clock = _CallbacksClock()
+        timer = _WindowTimer(seconds, min_steps, clock)
+        with _policy(self.precision):
+            self.model.fit(self.stream, epochs=1, steps_per_epoch=_ENDLESS, verbose=0,
+                           shuffle=False, callbacks=[clock, *self.callbacks, timer])
+        if self._windows:  # the first window traces the step: left out of the share
+            self._callback_seconds += clock.seconds
+            self._timed_seconds += timer.elapsed
+        self._windows += 1
+        return timer.steps, timer.elapsed
+
+
+def plain_train_step(model):
+    """The TF tutorial's `train_step` for `model`'s networks, optimizers and losses.
+
+    It does what `GAN.train_step` does for a family whose objective is its two losses
+    (BCE or hinge, `n_critic=1`, no EMA, no augmentation, float32), with no metrics:
+    a critic update on fresh fakes, then a generator update on fresh noise. The noise
+    comes from the GAN's own `draw_noise`, keyed by the step as in the GAN, so from the
+    same start both compute the same numbers.
+    """
+    generator, discriminator = model.generator, model.discriminator
+    d_optimizer, g_optimizer = model.d_optimizer, model.g_optimizer
+
+    @tf.function
+    def train_step(real_images):
+        batch_size = tf.shape(real_images)[0]
+        fake_images = generator(model.draw_noise(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            d_loss = model.discriminator_loss(discriminator(real_images, training=True),
+                                              discriminator(fake_images, training=True))
+        d_variables = discriminator.trainable_variables
+        d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_variables), d_variables))
+        model.critic_updates.assign_add(1)
+        noise = model.draw_noise(batch_size, stream=1)
+        with tf.GradientTape() as tape:
+            g_loss = model.generator_loss(discriminator(generator(noise, training=True),
+                                                        training=True))
+        g_variables = generator.trainable_variables
+        g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_variables), g_variables))
+        return d_loss, g_loss
+
+    return train_step
+
+
+class PlainArm(paired.LoopArm):
+    """The plain loop over the run's data stream, on its own copy of `preset`'s GAN."""
+
+    def __init__(self, name, preset):
+        if preset.family not in ("bce", "hinge") or preset.n_critic != 1 or (
+                preset.ema_decay or preset.diffaug):
+            raise InputError(f"the plain loop has no counterpart of preset {preset.name!r}'s "
+                             "critic iterations, penalty, clipping, EMA or augmentation")
+        self.model = _build(preset)
+        step = plain_train_step(self.model)
+        stream = _stream(preset)
+
+        def make_step():
+            batches = iter(stream)
+            return lambda: step(next(batches))
+
+        super().__init__(name, make_step, preset.batch_size)
+
+
+def step_flops(preset):
+    """FLOPs of one `GAN.train_step` of `preset` (one critic and, with `n_critic=1`, one
+    generator update) at its batch size."""
+    model = _build(preset)
+    spec = tf.TensorSpec((preset.batch_size, *data.image_shape(preset.dataset)), tf.float32)
+    return peak.call_flops(model.train_step, spec)
+
+
+def workload_arms(preset, arm_names, work_dir):
+    """The `fit` arms named in `arm_names` (see `FIT_ARMS`) and `plain`."""
+    arms = []
+    for name in arm_names:
+        if name == "plain":
+            arms.append(PlainArm(name, preset))
+        else:
+            precision, jit_compile = FIT_ARMS[name]
+            arms.append(FitArm(name, preset, Path(work_dir, name), precision, jit_compile))
+    return arms
+
+
+def run(window_seconds=20.0, pairs=5, warmup=2, print_fn=print, peak_gflops=None):
+    """Times both workloads; returns {preset name: `paired.WorkloadResult`}.
+
+    `peak_gflops` ({dtype: Spread}) is measured first unless given.
+    """
+    peak_gflops = peak_gflops or peak.measure_peak(print_fn=print_fn)
+    results = {}
+    for title, name, batch_size, extra_arms in WORKLOADS:
+        preset = presets.get_preset(name).replace(batch_size=batch_size)
+        arm_names = ("fit", "plain", *extra_arms)
+        flops = step_flops(preset)
+        with tempfile.TemporaryDirectory(prefix="tfgan_replica-bench-") as work_dir:
+            arms = workload_arms(preset, arm_names, work_dir)
+            ratios = [r for r in RATIOS if r.top in arm_names and r.bottom in arm_names]
+            results[name] = paired.run_workload(
+                f"{title}, batch {batch_size}, {flops / 1e9:.2f} GFLOP a step", arms, ratios,
+                pairs, window_seconds, warmup, flops, peak_gflops, print_fn=print_fn)
+            for arm in arms:
+                if isinstance(arm, FitArm):
+                    print_fn(f"  {arm.name}: the callbacks' work on each step took "
+                             f"{arm.callback_share:.2%} of its time")
+    return results

@@ -2,7 +2,9 @@
 
 Trains and evaluates each preset, skips those already finished, and writes
 results/results.json, results/README.md and results/figures/. `--ablations=NAME`
-runs a measured search instead (results/ablations.md).
+runs a measured search instead (results/ablations.md). `--dry_run` prints how long the
+presets would take on this machine, from a few seconds of each one's train step timed
+now, and trains and writes nothing.
 """
 
 from absl import app, flags
@@ -10,6 +12,7 @@ from absl import app, flags
 from tfgan_replica import ablations, reproduction
 from tfgan_replica.choices import BUDGETS
 from tfgan_replica.cli import no_positional_arguments, reporting_errors
+from tfgan_replica.errors import InputError
 
 flags.DEFINE_list("presets", None,
                   "Presets to run (default: every MNIST preset of the reports and ours).")
@@ -21,6 +24,8 @@ flags.DEFINE_string("runs_dir", None,
 flags.DEFINE_bool("force", False, "Retrain presets that are already finished.")
 flags.DEFINE_string("inception_weights", None,
                     "Path of fid_inception_2015_12_05.pt (else fetched with pip).")
+flags.DEFINE_bool("dry_run", False,
+                  "Print the projected wall time of each preset (steps timed now) and stop.")
 flags.DEFINE_list("ablations", None,
                   f"Ablation studies to run instead of presets: {sorted(ablations.STUDIES)}.")
 flags.register_validator("ablations", lambda names: set(names or ()) <= set(ablations.STUDIES),
@@ -32,7 +37,15 @@ def main(argv):
     no_positional_arguments(argv)
     interrupted = "interrupted; finished results are kept, and the same command resumes"
     with reporting_errors("reproduce", interrupted):
-        if FLAGS.ablations:
+        if FLAGS.dry_run:
+            if FLAGS.ablations:
+                raise InputError("--dry_run projects presets, not ablation studies; "
+                                 "leave out --ablations")
+            from tfgan_replica import projection
+
+            projection.project(FLAGS.presets, FLAGS.budget, FLAGS.results_dir, FLAGS.force,
+                               FLAGS.inception_weights)
+        elif FLAGS.ablations:
             for name in FLAGS.ablations:
                 ablations.run_study(name, FLAGS.budget, FLAGS.results_dir,
                                     FLAGS.runs_dir or "runs/ablations", FLAGS.force,

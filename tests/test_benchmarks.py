@@ -1,0 +1,155 @@
+"""The benchmarks' method (paired windows, ratios, verdicts, FLOP counts), the arms' math
+and `reproduce --dry_run`; no timing is asserted."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tfgan_replica.benchmarks import paired
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _windows(steps_per_second):
+    return [paired.Window(steps=rate, seconds=1.0) for rate in steps_per_second]
+
+
+def test_ratios_are_taken_per_pair_and_summarized_by_median_and_range():
+    windows = {"fit": _windows([10, 12, 9, 30]), "plain": _windows([10, 10, 10, 20])}
+    ratio = paired.Ratio("fit", "plain", "fit / plain", target=0.95)
+    assert ratio.per_pair(windows) == pytest.approx([1.0, 1.2, 0.9, 1.5])
+    spread = paired.Spread.of(ratio.per_pair(windows))
+    assert (spread.median, spread.low, spread.high) == pytest.approx((1.1, 0.9, 1.5))
+
+
+@pytest.mark.parametrize("median, low, high, passed, straddles", [
+    (1.00, 0.97, 1.02, True, False),
+    (0.96, 0.90, 1.01, True, True),   # passes on the median, some pairs below
+    (0.94, 0.93, 0.96, False, True),  # fails on the median, some pairs above
+    (0.80, 0.70, 0.90, False, False),
+    (0.95, 0.95, 0.99, True, False),  # the target itself passes
+])
+def test_verdict_is_decided_on_the_median_and_says_when_the_range_straddles(
+        median, low, high, passed, straddles):
+    verdict = paired.Verdict(paired.Spread(median, low, high), target=0.95)
+    assert verdict.passed is passed and verdict.straddles is straddles
+    assert ("pass" if passed else "FAIL") in verdict.format()
+    assert ("straddles" in verdict.format()) is straddles
+
+
+class _FakeArm:
+    def __init__(self, name, steps_per_second, log):
+        self.name, self.items_per_step, self.dtype = name, 4, "float32"
+        self.rate, self.log = steps_per_second, log
+
+    def window(self, seconds, min_steps=1):
+        self.log.append(self.name)
+        return max(min_steps, 1), max(min_steps, 1) / self.rate
+
+
+def test_arms_alternate_which_runs_first_and_the_summary_holds_every_arm_and_ratio():
+    log, lines = [], []
+    arms = [_FakeArm("a", 2.0, log), _FakeArm("b", 4.0, log)]
+    ratio = paired.Ratio("a", "b", "a / b", target=0.95)
+    result = paired.run_workload("fake", arms, [ratio], pairs=3, window_seconds=0.0,
+                                 warmup_steps=1, flops_per_step=1e9, print_fn=lines.append)
+    assert log == ["a", "b"] + ["a", "b", "b", "a", "a", "b"]  # warm-up, then the pairs
+    assert result.items_per_second["a"].median == pytest.approx(8.0)
+    assert result.gflops["b"].median == pytest.approx(4.0)
+    assert result.ratios["a / b"].median == pytest.approx(0.5)
+    assert not result.verdicts["a / b"].passed
+    assert any("target >= 0.95: FAIL" in line for line in lines)
+
+
+def test_a_loop_arm_runs_whole_steps_until_the_window_and_the_minimum_steps_are_reached():
+    calls = []
+    arm = paired.LoopArm("loop", lambda: lambda: calls.append(1) or np.zeros(1), 1)
+    steps, seconds = arm.window(0.0, min_steps=3)
+    assert steps == len(calls) == 3
+    steps, seconds = arm.window(0.05)
+    assert steps >= 1 and seconds >= 0.05
+
+
+def test_flops_of_dense_layers_are_two_per_multiply_add():
+    import keras
+    import tensorflow as tf
+
+    from tfgan_replica.benchmarks import peak
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5, use_bias=False),
+                              keras.layers.Dense(2, use_bias=False)])
+    batch = 7
+    flops = peak.call_flops(lambda x: model(x), tf.TensorSpec((batch, 3), tf.float32))
+    assert flops == 2 * batch * 3 * 5 + 2 * batch * 5 * 2
+
+
+@pytest.mark.parametrize("name", ["mlp_hinge_sn", "dcgan_improved"])
+def test_the_plain_loop_computes_what_fit_computes(name, tmp_path):
+    """From the same start on the same data, both arms end with the same weights (the
+    networks' dropout, spectral-norm vectors and batch-norm statistics included)."""
+    from tfgan_replica import callbacks, checkpoints, presets
+    from tfgan_replica.benchmarks import training
+
+    preset = presets.get_preset(name).replace(batch_size=8)
+    fit = training.FitArm("fit", preset, tmp_path)
+    plain = training.PlainArm("plain", preset)
+    start = [w.numpy() for w in plain.model.generator.weights]
+    assert fit.window(0.0, min_steps=3)[0] == 3
+    assert plain.window(0.0, min_steps=3)[0] == 3
+    for network in ("generator", "discriminator"):
+        fitted = getattr(fit.model, network).weights
+        looped = getattr(plain.model, network).weights
+        for a, b in zip(fitted, looped, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6, err_msg=a.path)
+    assert any(not np.array_equal(a, b.numpy())
+               for a, b in zip(start, plain.model.generator.weights))
+    # the fit arm ran with the trainer's callbacks: their step counter, their sample grid
+    kinds = {type(c) for c in fit.callbacks}
+    assert {checkpoints.CheckpointCallback, callbacks.NanGuard, callbacks.MetricsLogger} <= kinds
+    assert int(fit.callbacks[0].checkpointer.step) == 3
+    assert (tmp_path / "samples" / "epoch_0001.png").is_file()
+    assert 0.0 <= fit.callback_share < 1.0
+
+
+def test_projection_is_steps_times_the_timed_step_plus_feature_extraction(tmp_path, monkeypatch):
+    from tfgan_replica import projection, reproduction
+
+    monkeypatch.setattr(projection, "CALIBRATION_SECONDS", 0.2)
+    lines = []
+    [quickstart, mlp_bce] = projection.project(["quickstart", "mlp_bce"], "smoke",
+                                               results_dir=tmp_path / "results",
+                                               print_fn=lines.append)
+    per_mode = reproduction.SMOKE_SAMPLES / projection.DEFAULT_FEATURE_RATE / 60
+    assert quickstart.steps == mlp_bce.steps == reproduction.SMOKE_STEPS
+    assert quickstart.train_minutes == pytest.approx(3 * quickstart.seconds_per_step / 60)
+    assert quickstart.eval_minutes == pytest.approx(per_mode)
+    assert mlp_bce.eval_minutes == pytest.approx(2 * per_mode)  # also scored by report B's evaluator
+    assert any("not measured here" in line for line in lines)
+    assert not list(tmp_path.iterdir())
+
+
+def _reproduce(*flags, cwd):
+    return subprocess.run([sys.executable, "-m", "tfgan_replica.cli.reproduce", *flags],
+                          capture_output=True, text=True, env=ENV, cwd=cwd, timeout=300)
+
+
+def test_reproduce_dry_run_prints_the_projection_and_writes_nothing(tmp_path):
+    completed = _reproduce("--presets=quickstart", "--budget=cpu", "--dry_run",
+                           f"--results_dir={tmp_path / 'results'}",
+                           f"--runs_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    row = next(line for line in completed.stdout.splitlines() if line.startswith("quickstart"))
+    assert row.split()[1] == "9,370"  # 10 epochs of 937 batches of 64
+    assert "total" in completed.stdout
+    assert not list(tmp_path.iterdir())
+
+
+def test_reproduce_dry_run_refuses_ablations_in_one_line(tmp_path):
+    completed = _reproduce("--dry_run", "--ablations=sn_mlp", cwd=tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines()[-1] == (
+        "reproduce: --dry_run projects presets, not ablation studies; leave out --ablations")
+    assert not list(tmp_path.iterdir())
