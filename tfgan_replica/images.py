@@ -4,7 +4,8 @@ Every place that turns generator outputs into pixels (sample grids, sample files
 the metrics) goes through `to_uint8`, so an image scored in memory equals the same
 image written to disk. Every place that reads images (datasets, samples to score)
 goes through `read_npz`, `read_idx` and `read_png_folder`, and checks arrays with
-`as_image_batch`, so a bad file fails alike wherever it is read.
+`as_image_batch` (and samples from outside with `check_generated`), so a bad file
+fails alike wherever it is read.
 """
 
 import dataclasses
@@ -162,17 +163,22 @@ def read_idx(path, ndim):
 
 
 def as_image_batch(images, name="images"):
-    """`images` as an (N, H, W, C) array with C in {1, 3}: uint8 pixels, or finite floats
-    in [-1, 1] (generator outputs; a margin of 1e-3 allows for rounding)."""
+    """`images` as an (N, H, W, C) array with C in {1, 3}, uint8 or float."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise InputError(f"{name} must be (N, H, W) or (N, H, W, 1|3), got shape {images.shape}")
-    if images.dtype == np.uint8:
-        return images
-    if not np.issubdtype(images.dtype, np.floating):
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
         raise InputError(f"{name} must be uint8 or float in [-1, 1], got dtype {images.dtype}")
+    return images
+
+
+def check_generated(images, name="images"):
+    """Refuses float images that are not finite or not in [-1, 1] (a margin of 1e-3 allows
+    for rounding): samples read from outside, where clipping would hide a wrong range."""
+    if images.dtype == np.uint8:
+        return
     bad = int(np.count_nonzero(~np.isfinite(images)))
     if bad:
         raise InputError(f"{name}: {bad} pixel values are NaN or Inf; the generator diverged, "
@@ -182,7 +188,6 @@ def as_image_batch(images, name="images"):
         raise InputError(f"{name}: float images must lie in [-1, 1] (tanh outputs), found "
                          f"[{low:.3g}, {high:.3g}]; convert [0, 1] images with x * 2 - 1, or "
                          "pass uint8")
-    return images
 
 
 def save_png(image, path):

@@ -8,7 +8,7 @@ import numpy as np
 
 from tfgan_replica import export, sampling
 from tfgan_replica.errors import InputError
-from tfgan_replica.images import as_image_batch, read_npz, read_png_folder
+from tfgan_replica.images import as_image_batch, check_generated, read_npz, read_png_folder
 
 
 def describe_source(source):
@@ -45,7 +45,9 @@ def load_samples(source, num_samples, seed=0, batch_size=500):
         images = read_png_folder(source)
     else:
         images = source
-    images = as_image_batch(images, name=str(source) if kind != "array" else "samples")
+    name = str(source) if kind != "array" else "samples"
+    images = as_image_batch(images, name)
+    check_generated(images, name)
     if len(images) < num_samples:
         raise InputError(f"{kind} source holds {len(images)} images, fewer than num_samples="
                          f"{num_samples}; generate more or lower num_samples")
