@@ -12,7 +12,7 @@ from tfgan_replica import ablations, presets
 @pytest.mark.parametrize("name", sorted(ablations.STUDIES))
 def test_every_variant_changes_one_setting_or_combines_named_variants(name):
     study = ablations.STUDIES[name]
-    base = presets.get_preset(study.base)
+    base = ablations.study_base(study)
     assert study.variants[next(iter(study.variants))][1] == {}  # the base comes first
 
     def changed(variant):

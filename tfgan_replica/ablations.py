@@ -21,25 +21,33 @@ from tfgan_replica.metrics import weights
 
 @dataclasses.dataclass(frozen=True)
 class Study:
-    """`variants` maps a short name to (what it changes, preset overrides); `{}` is the base."""
+    """`variants` maps a short name to (what it changes, preset overrides); `{}` is the base.
+
+    `base_changes` set the base preset back to how it stood when the study was run, so
+    the study's presets stay what was measured after the preset itself moves on.
+    """
 
     base: str
     epochs: int
     question: str
     variants: dict
     num_samples: int = 5_000
+    base_changes: dict = dataclasses.field(default_factory=dict)
 
 
 STUDIES = {
     "sn_mlp": Study(
         base="mlp_hinge_sn",
+        base_changes=dict(d_optimizer=presets.torch_adam(2e-4),
+                          g_optimizer=presets.torch_adam(2e-4)),
         epochs=20,
         question=("Report B's spectral-norm rows scored FID 30-61 under its evaluator; the "
                   "template's settings give far worse. Which change to the hinge + "
                   "spectral-norm row (the template's MLP D with its dropout) could report B "
                   "have run?"),
         variants={
-            "as_preset": ("the preset: Adam 2e-4, betas (0.9, 0.999), SN on every layer", {}),
+            "as_preset": ("the template's settings (the preset before this study): Adam 2e-4, "
+                          "betas (0.9, 0.999), SN on every layer", {}),
             "beta1_0.5": ("Adam beta_1 0.5 (Radford et al.)",
                           dict(d_optimizer=presets.torch_adam(2e-4, 0.5),
                                g_optimizer=presets.torch_adam(2e-4, 0.5))),
@@ -79,11 +87,16 @@ STUDIES = {
 }
 
 
+def study_base(study):
+    """The base preset as the study measured it."""
+    return presets.get_preset(study.base).replace(**study.base_changes)
+
+
 def variant_preset(study, variant):
     """The preset a variant trains: the base with its overrides, under a name of its own."""
     _, overrides = study.variants[variant]
-    base = presets.get_preset(study.base)
-    return base.replace(name=f"{study.base}@{variant}", epochs=study.epochs, **overrides)
+    return study_base(study).replace(name=f"{study.base}@{variant}", epochs=study.epochs,
+                                     **overrides)
 
 
 def load_ablations(results_dir):
