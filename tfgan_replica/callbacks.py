@@ -1,7 +1,8 @@
 """Keras callbacks that make a GAN run observable: TensorBoard, sample grids, FID, NaN guard.
 
-The callbacks read the global step from the `step` variable that
-`checkpoints.CheckpointCallback` advances, so it must come first in the list.
+The callbacks read the global step from the `step` that `checkpoints.CheckpointCallback`
+(the `saver`) advances, so it must come first in the list. Their per-step work reads only
+host values: Keras has already turned the logs into Python floats.
 """
 
 from __future__ import annotations
@@ -26,10 +27,6 @@ from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
 def _as_float(value):
     """A host float of a tensor, a (distributed) variable or a number."""
     return float(keras.ops.convert_to_numpy(value))
-
-
-def _as_floats(logs):
-    return {name: _as_float(value) for name, value in (logs or {}).items()}
 
 
 def global_step(model):
@@ -60,24 +57,31 @@ class MetricsLogger(keras.callbacks.Callback):
     That covers the losses, D(real)/D(fake), the Earth-Mover estimate, both
     gradient norms and, under mixed_float16, the loss scale. Every worker reads the
     values (reading a distributed metric is a collective); only the chief writes the run.
+    The writes run as one traced function: eager summary ops cost ~0.2 ms each.
     """
 
-    def __init__(self, writer, step, every_n_steps=50):
+    def __init__(self, writer, saver, every_n_steps=50):
         super().__init__()
         self.writer = writer
-        self.step = step
+        self.saver = saver
         self.every_n_steps = every_n_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.step)
+        step = self.saver.step
         if step % self.every_n_steps:
             return
-        means = _as_floats(logs)
-        values = {name: _as_float(self.model.step_values[name].result()) for name in means}
+        names = tuple(logs or {})
+        values = [_as_float(self.model.step_values[name].result()) for name in names]
+        self._write(names, tf.constant(values, tf.float32),
+                    tf.constant([logs[name] for name in names], tf.float32),
+                    tf.constant(step, tf.int64))
+
+    @tf.function
+    def _write(self, names, values, means, step):
         with self.writer.as_default():
-            for name in means:
-                tf.summary.scalar(f"train/{name}", values[name], step=step)
-                tf.summary.scalar(f"train_mean/{name}", means[name], step=step)
+            for i, name in enumerate(names):
+                tf.summary.scalar(f"train/{name}", values[i], step=step)
+                tf.summary.scalar(f"train_mean/{name}", means[i], step=step)
 
     def on_train_end(self, logs=None):
         self.writer.flush()
@@ -186,18 +190,18 @@ class NanGuard(keras.callbacks.Callback):
     in `message` is never overwritten by the diverged state.
     """
 
-    def __init__(self, checkpointer):
+    def __init__(self, saver):
         super().__init__()
-        self.checkpointer = checkpointer
+        self.saver = saver
         self.message = None
 
     def on_train_batch_end(self, batch, logs=None):
-        bad = {k: v for k, v in _as_floats(logs).items() if not math.isfinite(v)}
+        bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(v)}
         if bad and self.message is None:
             self.model.stop_training = True
-            self.message = (
-                f"training diverged at step {int(self.checkpointer.step)}: non-finite {bad}; "
-                f"last good checkpoint: {self.checkpointer.latest or 'none (no epoch finished)'}")
+            latest = self.saver.checkpointer.latest or "none (no epoch finished)"
+            self.message = (f"training diverged at step {self.saver.step}: non-finite {bad}; "
+                            f"last good checkpoint: {latest}")
 
 
 class EpochSummary(keras.callbacks.Callback):
@@ -205,10 +209,10 @@ class EpochSummary(keras.callbacks.Callback):
 
     KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "em_estimate", "fid")
 
-    def __init__(self, epochs, step, sample_grid, print_fn=print):
+    def __init__(self, epochs, saver, sample_grid, print_fn=print):
         super().__init__()
         self.epochs = epochs
-        self.step = step
+        self.saver = saver
         self.sample_grid = sample_grid
         self.print_fn = print_fn
         self.started = None
@@ -217,8 +221,8 @@ class EpochSummary(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        values = _as_floats(logs)
+        values = logs or {}
         metrics = " ".join(f"{k}={values[k]:.4f}" for k in self.KEYS if k in values)
         self.print_fn(
-            f"epoch {epoch + 1}/{self.epochs} step {int(self.step)} {metrics} "
+            f"epoch {epoch + 1}/{self.epochs} step {self.saver.step} {metrics} "
             f"({time.monotonic() - self.started:.1f} s) samples: {self.sample_grid.last_path}")

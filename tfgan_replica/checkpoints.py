@@ -137,6 +137,10 @@ class CheckpointCallback(keras.callbacks.Callback):
     signal to any worker stops all of them after the same step, and every worker saves
     (the chief into the run, the others into their scratch folders): the protocol of
     Keras' `BackupAndRestore`, with this run's complete state in the checkpoint.
+
+    `step` is the global step as a Python int, which the callbacks after this one read
+    on every step without a device round trip; the checkpointer's `step` variable takes
+    its value at each save and when `fit` ends.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -148,15 +152,20 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.interrupted = False  # by a signal here or, under multi-worker, on another worker
         self._previous_handlers = {}
         self._clock_started = None
+        self.step = int(checkpointer.step)
+        self._strategy = None
 
     def _save(self):
         """Adds the training time since the last save (or `fit` start), then saves."""
+        self.checkpointer.step.assign(self.step)
         now = time.monotonic()
         self.checkpointer.train_seconds.assign_add(now - self._clock_started)
         self._clock_started = now
         self.checkpointer.save()
 
     def on_train_begin(self, logs=None):
+        self.step = int(self.checkpointer.step)
+        self._strategy = self.model.distribute_strategy
         self._clock_started = time.monotonic()
         if threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
@@ -172,11 +181,11 @@ class CheckpointCallback(keras.callbacks.Callback):
         self._previous_handlers = {}
 
     def on_train_batch_end(self, batch, logs=None):
-        self.checkpointer.step.assign_add(1)
+        self.step += 1
         if self.interrupted or self.model.stop_training:
             return
         # Every worker stops after the same step, so none waits alone in the next all-reduce.
-        if any_worker(self.received_signal is not None, self.model.distribute_strategy):
+        if any_worker(self.received_signal is not None, self._strategy):
             self.interrupted = True
             self.model.stop_training = True
             self._save()
@@ -188,4 +197,5 @@ class CheckpointCallback(keras.callbacks.Callback):
         self._save()
 
     def on_train_end(self, logs=None):
+        self.checkpointer.step.assign(self.step)
         self._restore_handlers()

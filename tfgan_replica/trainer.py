@@ -260,14 +260,14 @@ def make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps=50,
     guard, TensorBoard scalars, sample grids, `extra_callbacks`, the progress bar and the
     epoch summary (the benchmarks time `fit` with exactly these)."""
     saver = checkpoints.CheckpointCallback(checkpointer)
-    nan_guard = callbacks.NanGuard(checkpointer)
+    nan_guard = callbacks.NanGuard(saver)
     grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed)
     return RunCallbacks(saver, nan_guard, grid, [
         # the saver advances the step the others read, so it comes first
         saver, nan_guard,
-        callbacks.MetricsLogger(writer, checkpointer.step, log_every_n_steps),
+        callbacks.MetricsLogger(writer, saver, log_every_n_steps),
         grid, *extra_callbacks, keras.callbacks.ProgbarLogger(),  # the summary after the bar
-        callbacks.EpochSummary(preset.epochs, checkpointer.step, grid, print_fn),
+        callbacks.EpochSummary(preset.epochs, saver, grid, print_fn),
     ])
 
 
