@@ -116,6 +116,17 @@ def test_reproduce_without_weights_fails_before_training(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("flags, problem", [
+    (["--seeds=1,x"], "--seeds takes non-negative integers"),
+    (["--seeds=1", "--ablations=sn_mlp"], "leave out --seeds"),
+])
+def test_reproduce_refuses_bad_seeds_before_any_work(tmp_path, flags, problem):
+    completed = _run("reproduce", "--budget=smoke", *flags, f"--results_dir={tmp_path / 'r'}",
+                     f"--runs_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    _one_clear_line(completed, problem)
+    assert not list(tmp_path.iterdir())
+
+
 def test_reproduce_stops_on_ctrl_c_with_one_line_and_keeps_the_run(tmp_path, inception_weights_path):
     import signal
     import time

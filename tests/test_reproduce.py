@@ -88,6 +88,26 @@ def test_finished_presets_are_skipped_and_force_is_needed_to_retrain(smoke):
     assert (folder / "results" / "results.json").read_text() == before
 
 
+def test_other_seeds_are_recorded_apart_and_reported_as_a_spread(smoke, tmp_path,
+                                                                 inception_weights_path):
+    folder, _ = smoke
+    shutil.copytree(folder / "results", tmp_path / "results")
+    printed = []
+    runs = reproduction.reproduce(["mlp_bce"], "smoke", tmp_path / "results", tmp_path / "runs",
+                                  inception_weights=str(inception_weights_path),
+                                  print_fn=printed.append, seeds=[0, 1])["runs"]
+    assert any(line.startswith("mlp_bce: finished under budget") for line in printed)
+    seed_1 = runs["mlp_bce@seed1"]
+    assert seed_1["seed"] == seed_1["preset"]["seed"] == 1 and runs["mlp_bce"]["seed"] == 0
+    assert seed_1["command"].endswith("--presets=mlp_bce --seeds=1")
+    assert seed_1["evaluation"]["fid"] != runs["mlp_bce"]["evaluation"]["fid"]
+    assert (tmp_path / "runs" / "smoke" / "mlp_bce@seed1" / "checkpoints").is_dir()
+    readme = (tmp_path / "results" / "README.md").read_text()
+    fids = [runs[name]["evaluation"]["fid"] for name in ("mlp_bce", "mlp_bce@seed1")]
+    assert f"| mlp_bce | 0, 1 | {fids[0]:.2f}, {fids[1]:.2f}; {sum(fids) / 2:.2f} ± " in readme
+    assert "| mlp_bce@seed1" not in readme  # in the seeds table only
+
+
 def test_a_result_of_an_earlier_preset_definition_is_retrained(smoke, tmp_path, monkeypatch):
     folder, _ = smoke
     shutil.copytree(folder / "results", tmp_path / "results")
@@ -97,8 +117,8 @@ def test_a_result_of_an_earlier_preset_definition_is_retrained(smoke, tmp_path, 
     results.write_text(json.dumps(recorded))
     retrained = []
 
-    def run_preset(preset, budget, run_dir, results_dir, force, *rest):
-        retrained.append(preset.name)  # its run folder decides whether to start over (below)
+    def run_preset(name, preset, budget, run_dir, results_dir, force, *rest):
+        retrained.append(name)  # its run folder decides whether to start over (below)
         return recorded["runs"]["mlp_bce"]
 
     monkeypatch.setattr(reproduction, "_run_preset", run_preset)

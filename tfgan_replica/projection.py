@@ -46,10 +46,10 @@ class Projection:
 
 
 def project(preset_names=None, budget="cpu", results_dir="results", force=False,
-            inception_weights=None, print_fn=print):
-    """Prints and returns the `Projection` of every preset `reproduce` would train now
+            inception_weights=None, print_fn=print, seeds=None):
+    """Prints and returns the `Projection` of every run `reproduce` would train now
     (those finished under `budget` in `results_dir` are skipped, as `reproduce` skips
-    them unless `force`)."""
+    them unless `force`; `seeds` as in `reproduce`)."""
     chosen = [presets.get_preset(name) for name in preset_names or reproduction.default_presets()]
     reproduction.check_budget(budget)
     finished = report.load_results(results_dir)["runs"]
@@ -59,14 +59,13 @@ def project(preset_names=None, budget="cpu", results_dir="results", force=False,
              f"trainer's callbacks; FID features at {feature_rate:.1f} images/s ({rate_source}).")
     projections = []
     with tempfile.TemporaryDirectory(prefix="tfgan_replica-projection-") as work_dir:
-        for preset in chosen:
-            if not reproduction.pending(finished.get(preset.name), preset, budget, force):
-                print_fn(f"{preset.name}: finished under budget {budget!r}, skipped "
-                         "(--force retrains)")
+        for name, preset in reproduction.seeded_runs(chosen, seeds):
+            if not reproduction.pending(finished.get(name), preset, budget, force):
+                print_fn(f"{name}: finished under budget {budget!r}, skipped (--force retrains)")
                 continue
             try:
                 projections.append(
-                    _project(preset, budget, feature_rate, Path(work_dir, preset.name)))
+                    _project(name, preset, budget, feature_rate, Path(work_dir, name)))
             except data.DatasetError as error:
                 print_fn(f"{preset.name}: skipped: {error}")
     _print_table(projections, print_fn)
@@ -86,7 +85,7 @@ def _feature_rate(inception_weights):
     return steps * arm.items_per_step / seconds, f"timed for {seconds:.1f} s"
 
 
-def _project(preset, budget, feature_rate, work_dir):
+def _project(name, preset, budget, feature_rate, work_dir):
     epochs, steps_per_epoch = reproduction.plan(preset, budget)
     if steps_per_epoch is None:
         steps_per_epoch = len(data.load_arrays(preset.dataset, "train")[0]) // preset.batch_size
@@ -100,7 +99,7 @@ def _project(preset, budget, feature_rate, work_dir):
         train_seconds += epochs * reproduction.fid_curve_samples(budget) / feature_rate
     modes = 2 if reproduction.sample_mode(preset) == "course" else 1
     eval_seconds = modes * reproduction.evaluation_sizes(budget)[0] / feature_rate
-    return Projection(preset.name, steps, seconds_per_step, train_seconds / 60,
+    return Projection(name, steps, seconds_per_step, train_seconds / 60,
                       eval_seconds / 60, reproduction.tracks_fid(preset))
 
 

@@ -57,7 +57,8 @@ def write_report(results_dir):
     """Writes results/README.md and results/figures/*.png; returns the README path."""
     results_dir = Path(results_dir)
     results = load_results(results_dir)
-    runs = results["runs"]
+    runs = {name: run for name, run in results["runs"].items()
+            if presets.SEED_MARK not in name}  # a seed's repeats are in the seeds table only
     figures = results_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn = [
@@ -71,13 +72,17 @@ def write_report(results_dir):
         _plot_em_and_fid(results_dir, runs.get(claims.WGAN), figures / "em_estimate_and_fid.png"),
     ]
     floors = results.get("floors", {})
-    commands = sorted({entry["command"] for entry in [*runs.values(), *floors.values()]})
-    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, floors), "",
-             "## Report B's conclusions, checked", "", claims.NOTE,
-             "", *claims.claim_rows(runs, PUBLISHED), "",
-             "## Report A's claims, measured", "", claims.NOTE_A, "",
-             *claims.claim_rows_a(runs, load_curves(results_dir, claims.WGAN).get("train/em_estimate")),
-             ""]
+    commands = sorted({entry["command"]
+                       for entry in [*results["runs"].values(), *floors.values()]})
+    lines = ["# Reproduction results", "", PROTOCOL_NOTE, "", *table_rows(runs, floors), ""]
+    spread = seed_rows(results["runs"])
+    if spread:
+        lines += ["## Across seeds", "", SEEDS_NOTE, "", *spread, ""]
+    lines += ["## Report B's conclusions, checked", "", claims.NOTE,
+              "", *claims.claim_rows(runs, PUBLISHED), "",
+              "## Report A's claims, measured", "", claims.NOTE_A, "",
+              *claims.claim_rows_a(runs, load_curves(results_dir, claims.WGAN).get("train/em_estimate")),
+              ""]
     lines += [f"![{path.stem}](figures/{path.name})" for path in drawn if path is not None]
     lines += ["", "Produced by:", "", "```", *commands, "```", ""]
     readme = results_dir / "README.md"
@@ -106,10 +111,41 @@ def table_rows(runs, floors=None):
 
 def _definition_note(name, run):
     """Marks a result whose preset changed since it ran: today's command would retrain it."""
-    if name not in presets.PRESETS:
+    preset = presets.preset_of_run(name)
+    if preset is None:
         return " (preset no longer defined)"
-    changed = presets.changed_fields(run["preset"], presets.PRESETS[name])
+    changed = presets.changed_fields(run["preset"], preset)
     return f" (earlier definition: {', '.join(changed)} changed since)" if changed else ""
+
+
+SEEDS_NOTE = ("Presets trained with several seeds (`reproduce --seeds=0,1,2`): the FID of each "
+              "seed whose result is of the preset's current definition, their mean and sample "
+              "standard deviation.")
+
+
+def seed_rows(all_runs):
+    """The seeds table as markdown lines (none when no preset has two current seeds)."""
+    seeds = {}
+    for name, run in sorted(all_runs.items()):
+        preset = presets.preset_of_run(name)
+        if preset is not None and not presets.changed_fields(run["preset"], preset):
+            seeds.setdefault(name.partition(presets.SEED_MARK)[0], []).append(run)
+    rows = [f"| {name} | {', '.join(str(run['seed']) for run in runs)} "
+            f"| {_spread([run['evaluation'] for run in runs])} "
+            f"| {_spread([run['evaluation'].get('course') for run in runs])} "
+            f"| {fid_p_r(PUBLISHED.get(name))} |"
+            for name, runs in seeds.items() if len(runs) > 1]
+    if not rows:
+        return []
+    return ["| preset | seeds | FID by seed; mean ± sd | course FID by seed; mean ± sd "
+            "| published FID / P / R |", "|---|---|---|---|---|", *rows]
+
+
+def _spread(scores):
+    if any(score is None for score in scores):
+        return "—"
+    fids = np.array([score["fid"] for score in scores])
+    return f"{', '.join(f'{fid:.2f}' for fid in fids)}; {fids.mean():.2f} ± {fids.std(ddof=1):.2f}"
 
 
 def _scores(scores):

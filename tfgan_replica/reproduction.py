@@ -74,39 +74,52 @@ def evaluation_sizes(budget):
 
 
 def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="runs/reproduce",
-              force=False, inception_weights=None, print_fn=print):
-    """Trains and evaluates each preset not yet finished under `budget`; returns results.json."""
+              force=False, inception_weights=None, print_fn=print, seeds=None):
+    """Trains and evaluates each preset not yet finished under `budget`; returns results.json.
+
+    `seeds` repeats each preset with those seeds (default: its own); a run with another
+    seed than its preset's is recorded as `NAME@seedN` (see `presets.seeded_name`).
+    """
     names = list(preset_names or default_presets())
     chosen = [presets.get_preset(name) for name in names]  # unknown names fail before any work
     check_budget(budget)
+    runs = seeded_runs(chosen, seeds)
     results_dir = Path(results_dir)
     results = report.load_results(results_dir)
     datasets = sorted({preset.dataset for preset in chosen})
-    if any(pending(results["runs"].get(p.name), p, budget, force) for p in chosen) or any(
+    if any(pending(results["runs"].get(n), p, budget, force) for n, p in runs) or any(
             _floorpending(results.get("floors", {}).get(d), d, budget, force) for d in datasets):
         inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
-    for preset in chosen:
-        finished = results["runs"].get(preset.name)
+    for name, preset in runs:
+        finished = results["runs"].get(name)
         if not pending(finished, preset, budget, force):
-            print_fn(f"{preset.name}: finished under budget {budget!r}, skipped (--force retrains)")
+            print_fn(f"{name}: finished under budget {budget!r}, skipped (--force retrains)")
             continue
         changed = presets.changed_fields(finished["preset"], preset) if finished else []
         if changed:
-            print_fn(f"{preset.name}: {', '.join(changed)} changed since its recorded result; "
+            print_fn(f"{name}: {', '.join(changed)} changed since its recorded result; "
                      "training it again")
         try:
-            record = _run_preset(preset, budget, Path(runs_dir, budget, preset.name), results_dir,
+            record = _run_preset(name, preset, budget, Path(runs_dir, budget, name), results_dir,
                                  force, inception_weights, print_fn)
         except DatasetUnavailable as error:
-            print_fn(f"{preset.name}: skipped: {error}")
+            print_fn(f"{name}: skipped: {error}")
             continue
         results = report.load_results(results_dir)  # keep what others wrote meanwhile
-        results["runs"][preset.name] = record
+        results["runs"][name] = record
         write_json(results_dir / "results.json", results)
-        print_fn(f"{preset.name}: FID {record['evaluation']['fid']:.2f}, report: "
+        print_fn(f"{name}: FID {record['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
     _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn)
     return report.load_results(results_dir)
+
+
+def seeded_runs(chosen, seeds=None):
+    """(recorded name, preset) of each preset in `chosen` with each of `seeds` (default: the
+    preset's own seed), preset by preset."""
+    return [(presets.seeded_name(run), run) for preset in chosen
+            for run in ([preset] if seeds is None else
+                        [preset.replace(seed=seed) for seed in seeds])]
 
 
 def pending(record, preset, budget, force):
@@ -161,18 +174,19 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0):
             "command": f"./run.sh reproduce --budget={budget}"}
 
 
-def _run_preset(preset, budget, run_dir, results_dir, force, inception_weights, print_fn):
+def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_weights, print_fn):
     epochs, steps_per_epoch = plan(preset, budget)
     record, trained = train_and_evaluate(preset.replace(epochs=epochs), run_dir, budget, force,
                                          steps_per_epoch, inception_weights, print_fn)
-    _keep_curves(run_dir, results_dir, preset.name)
-    _keep_sample_grids(run_dir, results_dir, preset.name)
+    _keep_curves(run_dir, results_dir, name)
+    _keep_sample_grids(run_dir, results_dir, name)
     _keep_real_grid(results_dir, preset.dataset)
+    seed_flag = "" if name == preset.name else f" --seeds={preset.seed}"
     return {
         **record,
         "preset": preset.to_dict(),
         "run_dir": str(run_dir),
-        "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}",
+        "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}{seed_flag}",
         "final_metrics": trained.metrics,
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "cpus": os.cpu_count(), "tensorflow": tf.__version__},

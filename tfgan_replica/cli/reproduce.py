@@ -2,7 +2,8 @@
 
 Trains and evaluates each preset, skips those already finished, and writes
 results/results.json, results/README.md and results/figures/. `--ablations=NAME`
-runs a measured search instead (results/ablations.md). `--dry_run` prints how long the
+runs a measured search instead (results/ablations.md); `--seeds=0,1,2` repeats each
+preset with those seeds. `--dry_run` prints how long the
 presets would take on this machine, from a few seconds of each one's train step timed
 now, and trains and writes nothing.
 """
@@ -26,6 +27,9 @@ flags.DEFINE_string("inception_weights", None,
                     "Path of fid_inception_2015_12_05.pt (else fetched with pip).")
 flags.DEFINE_bool("dry_run", False,
                   "Print the projected wall time of each preset (steps timed now) and stop.")
+flags.DEFINE_list("seeds", None,
+                  "Train each preset with each of these seeds (default: its own); a run with "
+                  "another seed is recorded as PRESET@seedN, and the report gives the spread.")
 flags.DEFINE_list("ablations", None,
                   f"Ablation studies to run instead of presets: {sorted(ablations.STUDIES)}.")
 flags.register_validator("ablations", lambda names: set(names or ()) <= set(ablations.STUDIES),
@@ -37,6 +41,13 @@ def main(argv):
     no_positional_arguments(argv)
     interrupted = "interrupted; finished results are kept, and the same command resumes"
     with reporting_errors("reproduce", interrupted):
+        if not all(seed.isdigit() for seed in FLAGS.seeds or ()):
+            raise InputError(f"--seeds takes non-negative integers, e.g. --seeds=0,1,2; "
+                             f"got {','.join(FLAGS.seeds)}")
+        seeds = None if FLAGS.seeds is None else [int(seed) for seed in FLAGS.seeds]
+        if FLAGS.ablations and seeds is not None:
+            raise InputError("--seeds repeats presets; an ablation study sets its own seeds: "
+                             "leave out --seeds")
         if FLAGS.dry_run:
             if FLAGS.ablations:
                 raise InputError("--dry_run projects presets, not ablation studies; "
@@ -44,7 +55,7 @@ def main(argv):
             from tfgan_replica import projection
 
             projection.project(FLAGS.presets, FLAGS.budget, FLAGS.results_dir, FLAGS.force,
-                               FLAGS.inception_weights)
+                               FLAGS.inception_weights, seeds=seeds)
         elif FLAGS.ablations:
             for name in FLAGS.ablations:
                 ablations.run_study(name, FLAGS.budget, FLAGS.results_dir,
@@ -53,7 +64,7 @@ def main(argv):
         else:
             reproduction.reproduce(FLAGS.presets, FLAGS.budget, FLAGS.results_dir,
                                    FLAGS.runs_dir or "runs/reproduce", FLAGS.force,
-                                   FLAGS.inception_weights)
+                                   FLAGS.inception_weights, seeds=seeds)
 
 
 if __name__ == "__main__":
