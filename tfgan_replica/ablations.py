@@ -84,6 +84,24 @@ STUDIES = {
                                       g_optimizer=presets.torch_adam(2e-4, 0.5))),
         },
     ),
+    "best_mlp": Study(
+        base="best_mlp",
+        epochs=30,
+        question=("Which discriminator, loss and generator average score best on report B's "
+                  "fixed MLP generator under our protocol (the standard FID; today 25.1 at "
+                  "100 epochs)? The generator stays fixed; the D and the EMA are free (the "
+                  "losses are report B's rows, trained in full)."),
+        variants={
+            "as_preset": ("WGAN-GP (n_critic 5, Adam 1e-4, betas (0.5, 0.9)), the MLP D "
+                          "without dropout, EMA 0.999", {}),
+            "template_dropout": ("the template's D: dropout 0.3 after each hidden layer",
+                                 dict(dropout=0.3)),
+            "conv_d": ("the convolutional D of report B's conv row", dict(discriminator="conv")),
+            "ema_0.9999": ("a slower generator average, decay 0.9999", dict(ema_decay=0.9999)),
+            "conv_d+ema_0.9999": ("the convolutional D with the slower average",
+                                  dict(discriminator="conv", ema_decay=0.9999)),
+        },
+    ),
 }
 
 
