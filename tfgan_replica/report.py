@@ -53,12 +53,17 @@ def load_curves(results_dir, preset):
     return load_json(Path(results_dir, "curves", f"{preset}.json"), {})
 
 
+def primary_runs(runs):
+    """The runs of each preset with its own seed: the main table, the claims and the
+    figures show these; repeats with other seeds appear in the seeds table only."""
+    return {name: run for name, run in runs.items() if presets.SEED_MARK not in name}
+
+
 def write_report(results_dir):
     """Writes results/README.md and results/figures/*.png; returns the README path."""
     results_dir = Path(results_dir)
     results = load_results(results_dir)
-    runs = {name: run for name, run in results["runs"].items()
-            if presets.SEED_MARK not in name}  # a seed's repeats are in the seeds table only
+    runs = primary_runs(results["runs"])
     figures = results_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn = [
