@@ -67,7 +67,7 @@ def project(preset_names=None, budget="cpu", results_dir="results", force=False,
                 projections.append(
                     _project(name, preset, budget, feature_rate, Path(work_dir, name)))
             except data.DatasetError as error:
-                print_fn(f"{preset.name}: skipped: {error}")
+                print_fn(f"{name}: skipped: {error}")
     _print_table(projections, print_fn)
     return projections
 
