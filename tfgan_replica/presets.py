@@ -358,7 +358,7 @@ SN_ADAM_NOTE = (
     " Adam beta_1 0.5 is ours, not the template's: with the template's betas the hinge + SN "
     "row collapsed (course FID 281.8 and 274.0 at 20 epochs, seeds 0 and 1), with beta_1 0.5 "
     "it trained (137.6 and 170.7), and BCE + SN alike (249.4 -> 122.2, one seed); chosen "
-    "because it trains at all, not fitted to the published number, which it stays far from.")
+    "on those 20-epoch runs because it trains at all, not fitted to the published number.")
 _variant("mlp_bce", "mlp_bce_sn", "Report B: BCE with spectral norm in D "
          "(reported FID 39.27, precision 0.23, recall 0.19)." + SN_ADAM_NOTE,
          spectral_norm=True, d_optimizer=torch_adam(2e-4, 0.5), g_optimizer=torch_adam(2e-4, 0.5))
