@@ -56,19 +56,36 @@ def test_run_directory_layout(tmp_path):
     assert (tmp_path / "generator" / "saved_model.pb").is_file()
 
 
+def _events(folder):
+    for path in folder.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                yield event.step, value
+
+
+def _scalars(folder):
+    """{tag: {step: value}} of a run's TensorBoard scalars."""
+    scalars = {}
+    for step, value in _events(folder):
+        if value.metadata.plugin_data.plugin_name == "scalars":
+            scalars.setdefault(value.tag, {})[step] = float(tf.make_ndarray(value.tensor))
+    return scalars
+
+
+def _image_steps(folder):
+    """{tag: [steps]} of a run's TensorBoard images."""
+    images = {}
+    for step, value in _events(folder):
+        if value.metadata.plugin_data.plugin_name == "images":
+            images.setdefault(value.tag, []).append(step)
+    return images
+
+
 def test_tensorboard_shows_each_steps_value_and_the_epoch_mean_at_the_global_step(tmp_path):
     trainer.train("quickstart", logdir=tmp_path, epochs=2, steps_per_epoch=3,
                   log_every_n_steps=1, **_quiet())
-    scalars, images = {}, {}
-    for path in (tmp_path / "tensorboard").glob("events.out.tfevents.*"):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for value in event.summary.value:
-                plugin = value.metadata.plugin_data.plugin_name
-                if plugin == "scalars":
-                    scalars.setdefault(value.tag, {})[event.step] = float(tf.make_ndarray(value.tensor))
-                elif plugin == "images":
-                    images.setdefault(value.tag, []).append(event.step)
-    assert images["samples"] == [3, 6]
+    scalars = _scalars(tmp_path / "tensorboard")
+    assert _image_steps(tmp_path / "tensorboard")["samples"] == [3, 6]
     for name in ("d_loss", "g_loss", "em_estimate", "d_grad_norm"):
         per_step, means = scalars[f"train/{name}"], scalars[f"train_mean/{name}"]
         assert sorted(per_step) == sorted(means) == [1, 2, 3, 4, 5, 6]
@@ -77,6 +94,19 @@ def test_tensorboard_shows_each_steps_value_and_the_epoch_mean_at_the_global_ste
             expected = np.mean([per_step[s] for s in range(first, step + 1)])
             assert means[step] == pytest.approx(expected, rel=1e-5, abs=1e-6), (name, step)
         assert len(set(per_step.values())) > 1
+
+
+def test_gradient_norms_are_taken_on_the_logged_steps_and_averaged_over_them(tmp_path):
+    trainer.train("quickstart", logdir=tmp_path, epochs=2, steps_per_epoch=4,
+                  log_every_n_steps=2, **_quiet())
+    scalars = _scalars(tmp_path / "tensorboard")
+    for name in ("d_grad_norm", "g_grad_norm"):
+        per_step, means = scalars[f"train/{name}"], scalars[f"train_mean/{name}"]
+        assert sorted(per_step) == sorted(means) == [2, 4, 6, 8]
+        assert all(value > 0 for value in per_step.values())
+        for step in (4, 8):  # each epoch of 4 steps took norms on its 2nd and 4th
+            expected = (per_step[step - 2] + per_step[step]) / 2
+            assert means[step] == pytest.approx(expected, rel=1e-5), (name, step)
 
 
 class _ThreeReplicas:
