@@ -73,6 +73,21 @@ def test_a_loop_arm_runs_whole_steps_until_the_window_and_the_minimum_steps_are_
     assert steps >= 1 and seconds >= 0.05
 
 
+def test_io_stall_is_read_from_the_some_line_of_the_pressure_file(tmp_path):
+    pressure = tmp_path / "io"
+    pressure.write_text("some avg10=0.00 avg60=0.12 avg300=0.40 total=54866979\n"
+                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=34174188\n")
+    assert paired.io_stall_seconds(pressure) == pytest.approx(54.866979)
+    assert np.isnan(paired.io_stall_seconds(tmp_path / "missing"))
+
+
+def test_a_pair_line_names_an_io_stall_only_when_there_was_one():
+    stalled = paired.Window(steps=2, seconds=4.0, cpu_seconds=0.4, io_stall_seconds=3.0)
+    assert paired._window_note(stalled, 4) == "2.0/s (0.10 cores, 3.0 s I/O stall)"
+    assert paired._window_note(paired.Window(2, 4.0, 0.4, io_stall_seconds=0.0), 4) == (
+        "2.0/s (0.10 cores)")
+
+
 def test_flops_of_dense_layers_are_two_per_multiply_add():
     import keras
     import tensorflow as tf

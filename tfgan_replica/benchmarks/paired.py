@@ -10,9 +10,11 @@ how much a single pair could mislead. A verdict is decided on the median ratio o
 pairs; the summary also says whether the range over pairs straddles the target.
 
 Every window also records how many cores the process kept busy, the hypervisor's
-steal time and a single-threaded clock probe, so a slow window can be told apart:
-fewer busy cores (threads waiting on each other), steal (another guest on the host)
-or a slower probe (a lower clock for everything on the machine).
+steal time, the time some task waited on I/O (the kernel's pressure stall information)
+and a single-threaded clock probe, so a slow window can be told apart: fewer busy cores
+with an I/O stall (waiting on the disk), fewer busy cores without one (threads waiting
+on each other), steal (another guest on the host) or a slower probe (a lower clock for
+everything on the machine).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Window:
     cpu_seconds: float = math.nan  # process CPU time (user + system) over the window
     steal_seconds: float = math.nan  # the machine's steal time over the window (all cores)
     probe_ms: float = math.nan  # the clock probe taken just before the window
+    io_stall_seconds: float = math.nan  # time some task of the machine waited on I/O
 
     @property
     def steps_per_second(self):
@@ -140,6 +143,20 @@ def _steal_seconds():
         return math.nan
 
 
+def io_stall_seconds(path="/proc/pressure/io"):
+    """The machine's cumulative time in which some task waited on I/O: the `total`
+    (microseconds) of the `some` line of Linux's pressure stall information."""
+    try:
+        with open(path) as pressure:
+            for line in pressure:
+                kind, *fields = line.split()
+                if kind == "some":
+                    return int(dict(f.split("=") for f in fields)["total"]) / 1e6
+    except (OSError, KeyError, ValueError):
+        pass
+    return math.nan
+
+
 def _cpu_seconds():
     times = os.times()
     return times.user + times.system
@@ -159,11 +176,20 @@ def clock_probe_ms(repeats=5):
 
 
 def measure(arm, seconds):
-    """One window of `arm`, with the process's CPU time, the steal time and a probe."""
+    """One window of `arm`, with the process's CPU time, the steal and I/O stall times
+    and a probe."""
     probe = clock_probe_ms()
-    cpu, steal = _cpu_seconds(), _steal_seconds()
+    cpu, steal, io_stall = _cpu_seconds(), _steal_seconds(), io_stall_seconds()
     steps, elapsed = arm.window(seconds)
-    return Window(steps, elapsed, _cpu_seconds() - cpu, _steal_seconds() - steal, probe)
+    return Window(steps, elapsed, _cpu_seconds() - cpu, _steal_seconds() - steal, probe,
+                  io_stall_seconds() - io_stall)
+
+
+def _window_note(window, items_per_step):
+    note = f"{window.items_per_second(items_per_step):.1f}/s ({window.busy_cores:.2f} cores"
+    if window.io_stall_seconds >= 0.1:
+        note += f", {window.io_stall_seconds:.1f} s I/O stall"
+    return note + ")"
 
 
 def interleave(arms, pairs, window_seconds, print_fn=print):
@@ -174,8 +200,8 @@ def interleave(arms, pairs, window_seconds, print_fn=print):
         for arm in (arms if index % 2 == 0 else arms[::-1]):
             windows[arm.name].append(measure(arm, window_seconds))
         print_fn(f"  pair {index + 1}/{pairs}: " + ", ".join(
-            f"{arm.name} {windows[arm.name][-1].items_per_second(arm.items_per_step):.1f}/s "
-            f"({windows[arm.name][-1].busy_cores:.2f} cores)" for arm in arms))
+            f"{arm.name} {_window_note(windows[arm.name][-1], arm.items_per_step)}"
+            for arm in arms))
     return windows
 
 
@@ -244,9 +270,11 @@ def report(result, arms, peak=None, print_fn=print):
         print_fn(f"  {label:26s} {spread.format()}" + (f"  {verdict.format()}" if verdict else ""))
         print_fn(f"  {'':26s} by pair: " + " ".join(f"{r:.3f}" for r in result.ratios_per_pair[label]))
     every = [w for arm_windows in result.windows.values() for w in arm_windows]
-    steal = sum(w.steal_seconds for w in every) / sum(w.seconds for w in every)
+    seconds = sum(w.seconds for w in every)
+    steal = sum(w.steal_seconds for w in every) / seconds
+    io_stall = sum(w.io_stall_seconds for w in every) / seconds
     print_fn(f"  windows: speed vs clock probe r = {probe_correlation(result.windows):.2f}, "
-             f"steal {steal:.2f} of {os.cpu_count()} cores")
+             f"steal {steal:.2f} of {os.cpu_count()} cores, I/O stall {io_stall:.1%} of the time")
 
 
 def run_workload(title, arms, ratios, pairs, window_seconds, warmup_steps=2, flops_per_step=None,
