@@ -103,22 +103,27 @@ def test_flops_of_dense_layers_are_two_per_multiply_add():
 
 @pytest.mark.parametrize("name", ["mlp_hinge_sn", "dcgan_improved"])
 def test_the_plain_loop_computes_what_fit_computes(name, tmp_path):
-    """From the same start on the same data, both arms end with the same weights (the
+    """From the same start on the same data, the arms end with the same weights (the
     networks' dropout, spectral-norm vectors and batch-norm statistics included)."""
-    from tfgan_replica import callbacks, checkpoints, presets
+    from tfgan_replica import callbacks, checkpoints, presets, trainer
     from tfgan_replica.benchmarks import training
 
     preset = presets.get_preset(name).replace(batch_size=8)
     fit = training.FitArm("fit", preset, tmp_path)
+    bare = training.FitArm("bare_fit", preset, tmp_path / "bare", run_callbacks=False)
     plain = training.PlainArm("plain", preset)
     start = [w.numpy() for w in plain.model.generator.weights]
-    assert fit.window(0.0, min_steps=3)[0] == 3
-    assert plain.window(0.0, min_steps=3)[0] == 3
+    for arm in (fit, bare, plain):
+        assert arm.window(0.0, min_steps=3)[0] == 3
     for network in ("generator", "discriminator"):
-        fitted = getattr(fit.model, network).weights
         looped = getattr(plain.model, network).weights
-        for a, b in zip(fitted, looped, strict=True):
-            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6, err_msg=a.path)
+        for other in (fit, bare):
+            for a, b in zip(getattr(other.model, network).weights, looped, strict=True):
+                np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6,
+                                           err_msg=f"{other.name}: {a.path}")
+    # the bare arm runs no callback of the run, on a step traced as the run traces it
+    assert bare.callbacks == [] and not (tmp_path / "bare").exists()
+    assert bare.model.grad_norm_every == fit.model.grad_norm_every == trainer.LOG_EVERY_N_STEPS
     assert any(not np.array_equal(a, b.numpy())
                for a, b in zip(start, plain.model.generator.weights))
     # the fit arm ran with the trainer's callbacks: their step counter, their sample grid
@@ -127,6 +132,17 @@ def test_the_plain_loop_computes_what_fit_computes(name, tmp_path):
     assert int(fit.callbacks[0].checkpointer.step) == 3
     assert (tmp_path / "samples" / "epoch_0001.png").is_file()
     assert 0.0 <= fit.callback_share < 1.0
+
+
+def test_every_workload_judges_its_own_arms_and_sets_a_target_on_what_we_add():
+    from tfgan_replica.benchmarks import training
+
+    for title, _, _, arm_names, ratios in training.WORKLOADS:
+        assert set(arm_names) <= {*training.FIT_ARMS, "plain"}, title
+        assert all({r.top, r.bottom} <= set(arm_names) for r in ratios), title
+        judged = {(r.top, r.bottom) for r in ratios if r.target is not None}
+        # our callbacks and metrics are judged against bare Keras where it has that arm
+        assert ("fit", "bare_fit" if "bare_fit" in arm_names else "plain") in judged, title
 
 
 def test_projection_is_steps_times_the_timed_step_plus_feature_extraction(tmp_path, monkeypatch):

@@ -216,7 +216,8 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
     resume = (run_dir / "checkpoints").is_dir()
     trained = trainer.train(preset, logdir=run_dir, resume=resume,
                             steps_per_epoch=steps_per_epoch, print_fn=print_fn,
-                            log_every_n_steps=1 if budget == "smoke" else 50,
+                            log_every_n_steps=(1 if budget == "smoke"
+                                               else trainer.LOG_EVERY_N_STEPS),
                             extra_callbacks=_fid_curve_callbacks(preset, budget, run_dir,
                                                                  inception_weights))
     if trained.interrupted:

@@ -28,6 +28,7 @@ from tfgan_replica.choices import PRECISIONS, STRATEGIES
 from tfgan_replica.errors import InputError
 
 DEFAULT_PRESET = "quickstart"
+LOG_EVERY_N_STEPS = 50  # TensorBoard scalars and gradient norms: every this many steps
 
 
 class TrainingDiverged(InputError):
@@ -131,7 +132,8 @@ def _run_dir(logdir, preset_name, resume):
 
 def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=False,
           precision=None, strategy="default", jit_compile=False, diffaug=None,
-          data_source=None, steps_per_epoch=None, log_every_n_steps=50, export_generator=True,
+          data_source=None, steps_per_epoch=None, log_every_n_steps=LOG_EVERY_N_STEPS,
+          export_generator=True,
           print_fn=print, verbose=None, extra_callbacks=()):
     """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
 
@@ -254,7 +256,7 @@ class RunCallbacks:
     all: list
 
 
-def make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps=50,
+def make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps=LOG_EVERY_N_STEPS,
                    extra_callbacks=(), print_fn=print):
     """The callbacks `train` runs `fit` with: checkpoints and the step counter, the NaN
     guard, TensorBoard scalars, sample grids, `extra_callbacks`, the progress bar and the
