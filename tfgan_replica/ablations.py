@@ -84,6 +84,28 @@ STUDIES = {
                                       g_optimizer=presets.torch_adam(2e-4, 0.5))),
         },
     ),
+    "sn_conv": Study(
+        base="mlp_conv_hinge_sn",
+        epochs=20,
+        question=("Report B's conv-D row (hinge + spectral norm) scored FID 60.53 under its "
+                  "evaluator; at 100 epochs ours collapsed (course FID 187.4, recall 0.00). "
+                  "Which setting could report B have run differently?"),
+        variants={
+            "as_preset": ("Adam 2e-4, beta_1 0.5 (the sn_mlp study's choice), SN on every "
+                          "layer", {}),
+            "beta1_0.9": ("the template's Adam betas (0.9, 0.999)",
+                          dict(d_optimizer=presets.torch_adam(2e-4),
+                               g_optimizer=presets.torch_adam(2e-4))),
+            "sn_hidden_only": ("no spectral norm on the output layer",
+                               dict(spectral_norm_output=False)),
+            "lr_1e-4": ("learning rate 1e-4 for both (beta_1 0.5)",
+                        dict(d_optimizer=presets.torch_adam(1e-4, 0.5),
+                             g_optimizer=presets.torch_adam(1e-4, 0.5))),
+            "ttur": ("two time scales, D 4e-4 and G 1e-4 (beta_1 0.5), as Miyato et al. "
+                     "used", dict(d_optimizer=presets.torch_adam(4e-4, 0.5),
+                                  g_optimizer=presets.torch_adam(1e-4, 0.5))),
+        },
+    ),
     "best_mlp": Study(
         base="best_mlp",
         epochs=30,
