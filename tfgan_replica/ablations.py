@@ -35,11 +35,18 @@ class Study:
     base_changes: dict = dataclasses.field(default_factory=dict)
 
 
+def _adam(d_learning_rate, g_learning_rate=None, *betas):
+    """Overrides setting both networks' optimizers to `presets.torch_adam` with `betas`;
+    the generator's rate is the discriminator's unless given."""
+    g_learning_rate = d_learning_rate if g_learning_rate is None else g_learning_rate
+    return dict(d_optimizer=presets.torch_adam(d_learning_rate, *betas),
+                g_optimizer=presets.torch_adam(g_learning_rate, *betas))
+
+
 STUDIES = {
     "sn_mlp": Study(
         base="mlp_hinge_sn",
-        base_changes=dict(d_optimizer=presets.torch_adam(2e-4),
-                          g_optimizer=presets.torch_adam(2e-4)),
+        base_changes=_adam(2e-4),
         epochs=20,
         question=("Report B's spectral-norm rows scored FID 30-61 under its evaluator; the "
                   "template's settings give far worse. Which change to the hinge + "
@@ -49,39 +56,30 @@ STUDIES = {
             "as_preset": ("the template's settings (the preset before this study): Adam 2e-4, "
                           "betas (0.9, 0.999), SN on every layer", {}),
             "beta1_0.5": ("Adam beta_1 0.5 (Radford et al.)",
-                          dict(d_optimizer=presets.torch_adam(2e-4, 0.5),
-                               g_optimizer=presets.torch_adam(2e-4, 0.5))),
+                          _adam(2e-4, 2e-4, 0.5)),
             "sn_hidden_only": ("no spectral norm on the output layer",
                                dict(spectral_norm_output=False)),
             "lr_1e-4": ("learning rate 1e-4 for both",
-                        dict(d_optimizer=presets.torch_adam(1e-4),
-                             g_optimizer=presets.torch_adam(1e-4))),
+                        _adam(1e-4)),
             "ttur": ("two time scales: D 4e-4, G 1e-4 (as in Miyato et al.'s follow-ups)",
-                     dict(d_optimizer=presets.torch_adam(4e-4),
-                          g_optimizer=presets.torch_adam(1e-4))),
+                     _adam(4e-4, 1e-4)),
             "sigmoid_output": ("hinge on the template D's sigmoid outputs (its nn.Sigmoid kept)",
                                dict(sigmoid_output=True)),
             "bce_loss": ("BCE instead of hinge: report B's BCE + SN row at this length",
                          dict(family="bce")),
             "beta1_0.5+lr_1e-4": ("beta_1 0.5 and learning rate 1e-4 for both",
-                                  dict(d_optimizer=presets.torch_adam(1e-4, 0.5),
-                                       g_optimizer=presets.torch_adam(1e-4, 0.5))),
+                                  _adam(1e-4, 1e-4, 0.5)),
             "beta1_0.5+ttur": ("beta_1 0.5 with two time scales, D 4e-4 and G 1e-4",
-                               dict(d_optimizer=presets.torch_adam(4e-4, 0.5),
-                                    g_optimizer=presets.torch_adam(1e-4, 0.5))),
+                               _adam(4e-4, 1e-4, 0.5)),
             "sagan_adam": ("betas (0, 0.9) with D 4e-4 and G 1e-4 (Zhang et al.'s hinge + SN)",
-                           dict(d_optimizer=presets.torch_adam(4e-4, 0.0, 0.9),
-                                g_optimizer=presets.torch_adam(1e-4, 0.0, 0.9))),
+                           _adam(4e-4, 1e-4, 0.0, 0.9)),
             "bce_loss+beta1_0.5": ("BCE + SN with beta_1 0.5: the hinge-vs-BCE question "
                                    "under the best single change",
-                                   dict(family="bce",
-                                        d_optimizer=presets.torch_adam(2e-4, 0.5),
-                                        g_optimizer=presets.torch_adam(2e-4, 0.5))),
+                                   dict(family="bce", **_adam(2e-4, 2e-4, 0.5))),
             "seed_1": ("the preset with seed 1: how far one seed moves these numbers",
                        dict(seed=1)),
             "beta1_0.5+seed_1": ("beta_1 0.5 with seed 1: does the best single change hold?",
-                                 dict(seed=1, d_optimizer=presets.torch_adam(2e-4, 0.5),
-                                      g_optimizer=presets.torch_adam(2e-4, 0.5))),
+                                 dict(seed=1, **_adam(2e-4, 2e-4, 0.5))),
         },
     ),
     "sn_conv": Study(
@@ -94,16 +92,13 @@ STUDIES = {
             "as_preset": ("Adam 2e-4, beta_1 0.5 (the sn_mlp study's choice), SN on every "
                           "layer", {}),
             "beta1_0.9": ("the template's Adam betas (0.9, 0.999)",
-                          dict(d_optimizer=presets.torch_adam(2e-4),
-                               g_optimizer=presets.torch_adam(2e-4))),
+                          _adam(2e-4)),
             "sn_hidden_only": ("no spectral norm on the output layer",
                                dict(spectral_norm_output=False)),
             "lr_1e-4": ("learning rate 1e-4 for both (beta_1 0.5)",
-                        dict(d_optimizer=presets.torch_adam(1e-4, 0.5),
-                             g_optimizer=presets.torch_adam(1e-4, 0.5))),
+                        _adam(1e-4, 1e-4, 0.5)),
             "ttur": ("two time scales, D 4e-4 and G 1e-4 (beta_1 0.5), as Miyato et al. "
-                     "used", dict(d_optimizer=presets.torch_adam(4e-4, 0.5),
-                                  g_optimizer=presets.torch_adam(1e-4, 0.5))),
+                     "used", _adam(4e-4, 1e-4, 0.5)),
         },
     ),
     "best_mlp": Study(
