@@ -11,13 +11,17 @@ as:
     doing the same math on a copy of the same networks and optimizers, so the ratio
     isolates the cost of Keras `fit`, our metrics and our callbacks;
   * the MLP also as `bare_fit`: the same compiled step under `model.fit` with no
-    callbacks. Keras' own loop costs a fixed ~0.3-0.6 ms a step on this kind of machine,
-    2-4% of the MLP's 18 ms step, so there `fit / bare fit` judges what we add and
-    `bare fit / plain` shows what Keras costs;
+    callbacks, so `bare fit / plain` shows what Keras' own loop costs (a fixed ~0.3-0.6 ms
+    a step on 2 cores: 2-4% of the MLP's 18 ms step, nothing of the DCGAN's 400 ms);
   * the DCGAN also as `fit_bf16` (the mixed_bfloat16 policy) and `fit_xla`
     (`jit_compile=True`).
 The arms are timed in interleaved pairs of windows (see `paired`) and each workload's
 GFLOP/s is set beside the machine's matmul peak (see `peak`).
+
+What our callbacks add is judged on their share of each `fit` step, timed inside the
+windows (`CALLBACK_SHARE_LIMIT`): `fit / bare fit` measures the same thing, but two
+windows of the same arm differ by up to ~4%, so a ratio of two nearly equal arms
+cannot resolve a cost below 1% in a few pairs.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ FIT_ARMS = {  # name: (precision, jit_compile, with the run's callbacks)
 }
 WORKLOADS = (  # (title, preset, batch size, arms, ratios with their targets)
     ("Report B's MLP GAN (mlp_hinge_sn)", "mlp_hinge_sn", 64, ("fit", "bare_fit", "plain"), (
-        paired.Ratio("fit", "bare_fit", "fit / bare fit", target=0.97),
+        paired.Ratio("fit", "bare_fit", "fit / bare fit"),
         paired.Ratio("bare_fit", "plain", "bare fit / plain loop"),
         paired.Ratio("fit", "plain", "fit / plain loop"),
     )),
@@ -53,6 +57,7 @@ WORKLOADS = (  # (title, preset, batch size, arms, ratios with their targets)
         paired.Ratio("fit_xla", "fit", "XLA on / off"),
     )),
 )
+CALLBACK_SHARE_LIMIT = 0.02  # of a `fit` step's time, for the callbacks' per-step work
 _ENDLESS = 10 ** 9  # steps of the one epoch a window runs; the window's timer ends it
 
 
@@ -259,6 +264,8 @@ def run(window_seconds=20.0, pairs=5, warmup=2, print_fn=print, peak_gflops=None
                 pairs, window_seconds, warmup, flops, peak_gflops, print_fn=print_fn)
             for arm in arms:
                 if isinstance(arm, FitArm) and arm.callbacks:
+                    verdict = "pass" if arm.callback_share <= CALLBACK_SHARE_LIMIT else "FAIL"
                     print_fn(f"  {arm.name}: the callbacks' work on each step took "
-                             f"{arm.callback_share:.2%} of its time")
+                             f"{arm.callback_share:.2%} of its time (limit "
+                             f"{CALLBACK_SHARE_LIMIT:.0%}: {verdict})")
     return results
