@@ -35,12 +35,12 @@ class Study:
     base_changes: dict = dataclasses.field(default_factory=dict)
 
 
-def _adam(d_learning_rate, g_learning_rate=None, *betas):
-    """Overrides setting both networks' optimizers to `presets.torch_adam` with `betas`;
-    the generator's rate is the discriminator's unless given."""
+def _adam(d_learning_rate, g_learning_rate=None, beta_1=0.9, beta_2=0.999):
+    """Overrides setting both networks' optimizers to `presets.torch_adam`; the
+    generator's rate is the discriminator's unless given."""
     g_learning_rate = d_learning_rate if g_learning_rate is None else g_learning_rate
-    return dict(d_optimizer=presets.torch_adam(d_learning_rate, *betas),
-                g_optimizer=presets.torch_adam(g_learning_rate, *betas))
+    return dict(d_optimizer=presets.torch_adam(d_learning_rate, beta_1, beta_2),
+                g_optimizer=presets.torch_adam(g_learning_rate, beta_1, beta_2))
 
 
 STUDIES = {
@@ -56,7 +56,7 @@ STUDIES = {
             "as_preset": ("the template's settings (the preset before this study): Adam 2e-4, "
                           "betas (0.9, 0.999), SN on every layer", {}),
             "beta1_0.5": ("Adam beta_1 0.5 (Radford et al.)",
-                          _adam(2e-4, 2e-4, 0.5)),
+                          _adam(2e-4, beta_1=0.5)),
             "sn_hidden_only": ("no spectral norm on the output layer",
                                dict(spectral_norm_output=False)),
             "lr_1e-4": ("learning rate 1e-4 for both",
@@ -68,18 +68,18 @@ STUDIES = {
             "bce_loss": ("BCE instead of hinge: report B's BCE + SN row at this length",
                          dict(family="bce")),
             "beta1_0.5+lr_1e-4": ("beta_1 0.5 and learning rate 1e-4 for both",
-                                  _adam(1e-4, 1e-4, 0.5)),
+                                  _adam(1e-4, beta_1=0.5)),
             "beta1_0.5+ttur": ("beta_1 0.5 with two time scales, D 4e-4 and G 1e-4",
-                               _adam(4e-4, 1e-4, 0.5)),
+                               _adam(4e-4, 1e-4, beta_1=0.5)),
             "sagan_adam": ("betas (0, 0.9) with D 4e-4 and G 1e-4 (Zhang et al.'s hinge + SN)",
-                           _adam(4e-4, 1e-4, 0.0, 0.9)),
+                           _adam(4e-4, 1e-4, beta_1=0.0, beta_2=0.9)),
             "bce_loss+beta1_0.5": ("BCE + SN with beta_1 0.5: the hinge-vs-BCE question "
                                    "under the best single change",
-                                   dict(family="bce", **_adam(2e-4, 2e-4, 0.5))),
+                                   dict(family="bce", **_adam(2e-4, beta_1=0.5))),
             "seed_1": ("the preset with seed 1: how far one seed moves these numbers",
                        dict(seed=1)),
             "beta1_0.5+seed_1": ("beta_1 0.5 with seed 1: does the best single change hold?",
-                                 dict(seed=1, **_adam(2e-4, 2e-4, 0.5))),
+                                 dict(seed=1, **_adam(2e-4, beta_1=0.5))),
         },
     ),
     "sn_conv": Study(
@@ -96,9 +96,9 @@ STUDIES = {
             "sn_hidden_only": ("no spectral norm on the output layer",
                                dict(spectral_norm_output=False)),
             "lr_1e-4": ("learning rate 1e-4 for both (beta_1 0.5)",
-                        _adam(1e-4, 1e-4, 0.5)),
+                        _adam(1e-4, beta_1=0.5)),
             "ttur": ("two time scales, D 4e-4 and G 1e-4 (beta_1 0.5), as Miyato et al. "
-                     "used", _adam(4e-4, 1e-4, 0.5)),
+                     "used", _adam(4e-4, 1e-4, beta_1=0.5)),
         },
     ),
     "best_mlp": Study(

@@ -133,8 +133,7 @@ def _run_dir(logdir, preset_name, resume):
 def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=False,
           precision=None, strategy="default", jit_compile=False, diffaug=None,
           data_source=None, steps_per_epoch=None, log_every_n_steps=LOG_EVERY_N_STEPS,
-          export_generator=True,
-          print_fn=print, verbose=None, extra_callbacks=()):
+          export_generator=True, print_fn=print, verbose=None, extra_callbacks=()):
     """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
 
     `extra_callbacks` (e.g. `callbacks.FIDCallback`) run after each epoch's checkpoint, before
