@@ -1,6 +1,7 @@
 """The benchmarks' method (paired windows, ratios, verdicts, FLOP counts), the arms' math
 and `reproduce --dry_run`; no timing is asserted."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -62,6 +63,25 @@ def test_arms_alternate_which_runs_first_and_the_summary_holds_every_arm_and_rat
     assert result.ratios["a / b"].median == pytest.approx(0.5)
     assert not result.verdicts["a / b"].passed
     assert any("target >= 0.95: FAIL" in line for line in lines)
+
+
+def test_garbage_of_earlier_windows_is_freed_before_a_window_starts():
+    log = []
+
+    class Leftover:  # in a reference cycle: only the cycle collector frees it
+        def __init__(self):
+            self.itself = self
+
+        def __del__(self):
+            log.append("freed")
+
+    gc.disable()
+    try:
+        Leftover()
+        paired.measure(_FakeArm("a", 1.0, log), seconds=0.0)
+    finally:
+        gc.enable()
+    assert log == ["freed", "a"]
 
 
 def test_a_loop_arm_runs_whole_steps_until_the_window_and_the_minimum_steps_are_reached():

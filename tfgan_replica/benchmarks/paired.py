@@ -20,6 +20,7 @@ everything on the machine).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 import os
 import statistics
@@ -177,7 +178,14 @@ def clock_probe_ms(repeats=5):
 
 def measure(arm, seconds):
     """One window of `arm`, with the process's CPU time, the steal and I/O stall times
-    and a probe."""
+    and a probe.
+
+    Garbage from earlier windows is collected first, outside the timing: after a window
+    of the XLA-compiled DCGAN's `fit`, one collection took 20 s, blocked in a dataset
+    iterator's destructor waiting for its tf.data threads; left to chance, such a
+    collection fell inside a later window (28 s of one window's steps).
+    """
+    gc.collect()
     probe = clock_probe_ms()
     cpu, steal, io_stall = _cpu_seconds(), _steal_seconds(), io_stall_seconds()
     steps, elapsed = arm.window(seconds)
