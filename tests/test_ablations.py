@@ -21,7 +21,13 @@ def test_every_variant_changes_one_setting_or_combines_named_variants(name):
         return set(presets.changed_settings(base.to_dict(), preset)) - {"name"}
 
     for variant in study.variants:
-        if "+" in variant:  # a combination: exactly the settings its parts change
+        if variant.startswith("loss_of_"):  # another row's loss, with all it is trained with
+            row = presets.get_preset(variant.removeprefix("loss_of_"))
+            preset = ablations.variant_preset(study, variant)
+            assert changed(variant) and changed(variant) <= set(ablations.LOSS_SETTINGS)
+            assert all(getattr(preset, name) == getattr(row, name)
+                       for name in ablations.LOSS_SETTINGS), variant
+        elif "+" in variant:  # a combination: exactly the settings its parts change
             parts = variant.split("+")
             assert set(parts) <= set(study.variants), variant
             assert changed(variant) == set().union(*map(changed, parts)), variant
