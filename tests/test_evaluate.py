@@ -244,6 +244,21 @@ def test_fid_callback_logs_to_history_and_tensorboard(cache_root, inception_weig
     assert float(logged[0][1]) == pytest.approx(fid, rel=1e-6)
 
 
+def test_fid_callback_skips_an_epoch_cut_short(cache_root, inception_weights_path):
+    class StopInSecondEpoch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.stop_training = self.model.critic_updates.numpy() == 3  # step 1 of 2
+
+    callback = FIDCallback(every_epochs=1, num_samples=12, num_reference=12,
+                           inception_weights=inception_weights_path, batch_size=16)
+    model = _TinyGAN()
+    model.compile()
+    history = model.fit(np.zeros((8, 1), np.float32), epochs=3, batch_size=4, verbose=0,
+                        callbacks=[StopInSecondEpoch(), callback])
+    assert int(model.critic_updates.numpy()) == 3
+    assert len(history.history["fid"]) == 1  # epoch 1 only: the second did not end
+
+
 def test_fid_callback_uses_the_generator_without_ema(cache_root, inception_weights_path):
     callback = FIDCallback(every_epochs=1, num_samples=12, num_reference=12,
                            inception_weights=inception_weights_path, batch_size=16)

@@ -180,7 +180,9 @@ class FIDCallback(keras.callbacks.Callback):
         return frechet_distance(FeatureStatistics.from_features(features), self._reference_stats)
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_epochs:
+        # An epoch cut short by a stop (a signal, a divergence) did not end: its FID would
+        # be a point between epochs, and computing it would delay the stop.
+        if (epoch + 1) % self.every_epochs or getattr(self.model, "stop_training", False):
             return
         value = self.compute_fid()
         if logs is not None:

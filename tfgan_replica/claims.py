@@ -89,8 +89,9 @@ SIMILAR = 1.5  # the factor within which two final FIDs count as similar quality
 
 
 def fid_at(run, epoch):
-    """The per-epoch FID of `run` after `epoch` epochs, or None."""
-    return next((fid for at, _, fid in run.get("fid_curve", []) if round(at) == epoch), None)
+    """The FID of `run` at the end of `epoch`, or None (a point between epochs, measured
+    where a run was interrupted, does not count)."""
+    return next((fid for at, _, fid in run.get("fid_curve", []) if at == epoch), None)
 
 
 def em_per_epoch(curve, steps_per_epoch, epochs):
