@@ -71,6 +71,7 @@ def test_report_a_claims_on_fid_curves():
     interrupted = [0.9, 9, 1.0]  # a point between epochs counts for none of them
     runs["dcgan_tutorial"]["fid_curve"].insert(0, interrupted)
     assert claims.fid_at(runs["dcgan_tutorial"], 1) == tutorial[0]
+    assert claims.claim_rows_a(runs, em)[2].endswith("| consistent (not reached within 20 epochs) |")
     runs["dcgan_tutorial"]["fid_curve"].remove(interrupted)
     runs["dcgan_tutorial"]["fid_curve"][11][2] = 14.0  # reaches the improved's epoch-10 FID at 12
     assert claims.claim_rows_a(runs, em)[2].endswith("| does not hold: 12 epochs |")

@@ -88,10 +88,15 @@ TUTORIAL, IMPROVED, WGAN = "dcgan_tutorial", "dcgan_improved", "wgan_clip_mnist"
 SIMILAR = 1.5  # the factor within which two final FIDs count as similar quality
 
 
+def epoch_fids(run):
+    """(epoch, FID) at each epoch end of `run`'s curve; a point between epochs, measured
+    where a run was interrupted, counts for none of them."""
+    return [(int(at), fid) for at, _, fid in run.get("fid_curve", []) if at == int(at)]
+
+
 def fid_at(run, epoch):
-    """The FID of `run` at the end of `epoch`, or None (a point between epochs, measured
-    where a run was interrupted, does not count)."""
-    return next((fid for at, _, fid in run.get("fid_curve", []) if at == epoch), None)
+    """The FID of `run` at the end of `epoch`, or None."""
+    return dict(epoch_fids(run)).get(epoch)
 
 
 def em_per_epoch(curve, steps_per_epoch, epochs):
@@ -115,7 +120,7 @@ def _claims_a(runs, em_curve):
 
     def tutorial_epochs():
         realistic = fid_at(improved, 10)
-        reached = next((round(at) for at, _, fid in tutorial["fid_curve"] if fid <= realistic), None)
+        reached = next((epoch for epoch, fid in epoch_fids(tutorial) if fid <= realistic), None)
         evidence = (f"tutorial FID at epochs 5/10/20: {_fids(tutorial, (5, 10, 20))}; "
                     f"realistic (improved at 10): {realistic:.1f}")
         if reached is None:
