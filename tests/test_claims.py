@@ -77,5 +77,10 @@ def test_report_a_claims_on_fid_curves():
     assert claims.claim_rows_a(runs, em)[2].endswith("| does not hold: 12 epochs |")
     runs["wgan_clip_mnist"]["evaluation"]["fid"] = 15.0  # within 1.5x of the improved's 10
     assert claims.claim_rows_a(runs, em)[5].endswith("| holds |")
+    rises_then_falls = [[step, min(step, 60) / 10 - max(step - 60, 0) / 50] for step in range(1, 201)]
+    assert claims.claim_rows_a(runs, rises_then_falls)[6].endswith(
+        "| holds from epoch 7 (the estimate's peak) on, not before |")  # epoch means peak at 7
+    keeps_rising = [[step, step / 10] for step in range(1, 201)]
+    assert claims.claim_rows_a(runs, keeps_rising)[6].endswith("| does not hold |")
     del runs["wgan_clip_mnist"]
     assert "not yet measured (wgan_clip_mnist)" in claims.claim_rows_a(runs, em)[4]
