@@ -398,12 +398,15 @@ _variant("wgan_clip_mnist", "wgan_clip_svhn", "Report A, WGAN with weight clippi
 # BCE, 193 for clipping, 244 and 258 for BCE and hinge with spectral norm; 75 and 98 with
 # Keras' variant of spectral norm), so ours adds an EMA to it: 29.4 at 60 epochs, 25.1 at
 # report B's full 100 (its cpu budget). Those scores predate report B's rows as the template
-# ran them: since then BCE + SN scores 28.6 at 100 epochs without an EMA, which the best_mlp
-# study measures as a candidate (results/ablations.md). For the DCGAN generator, report A's improved DCGAN
-# with an EMA: 11.4 at 15 epochs, 7.0 at 50, 4.4 at 100 (its cpu budget); 27.0 at 5 without it.
+# ran them: since then BCE + SN scores 28.6 at 100 epochs without an EMA. The best_mlp study
+# (results/ablations.md, 30 epochs) keeps WGAN-GP: 39.1, against 42.5 for BCE + SN with the
+# EMA, 47.1 with the template's dropout, 50.1 with the conv critic, 309.6 with decay 0.9999.
+# For the DCGAN generator, report A's improved DCGAN with an EMA: 11.4 at 15 epochs, 7.0 at
+# 50, 4.4 at 100 (its cpu budget); 27.0 at 5 without it.
 _variant("mlp_wgan_gp", "best_mlp", "Ours, fixed MLP generator: WGAN-GP (the best-scoring loss "
-         "of report B's rows under our protocol before they ran with the template's D) with "
-         "a generator EMA 0.999.",
+         "of report B's rows under our protocol; with the EMA still ahead of BCE + SN, "
+         "the template's dropout and the conv critic in the best_mlp study) with a "
+         "generator EMA 0.999.",
          report="ours", cpu_epochs=100, ema_decay=0.999, dropout=0.0)
 _variant("dcgan_improved", "best_dcgan", "Ours, improved DCGAN generator: BCE with one-sided "
          "smoothing, generator EMA 0.999.", report="ours", cpu_epochs=100, ema_decay=0.999)
