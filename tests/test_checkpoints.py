@@ -78,7 +78,9 @@ def test_resume_after_kill_9_continues_like_an_uninterrupted_run(tmp_path):
 
 @pytest.mark.parametrize("name, changes", [
     ("mlp_diffaug_ct", {}),  # the template's dropout, spectral norm, hinge, DiffAugment
-    ("mlp_wgan_gp", dict(ema_decay=0.99, diffaug="cutout")),  # penalty, EMA, augmentation
+    ("mlp_wgan_gp", dict(ema_decay=0.99, diffaug="cutout",  # penalty, EMA, augmentation,
+                         d_optimizer=presets.OptimizerConfig(decay_steps=10),  # decaying rates
+                         g_optimizer=presets.OptimizerConfig(decay_steps=3))),
     ("mlp_wgan_clip", {}),  # clipping, n_critic 5
     ("best_dcgan", dict(batch_size=16, diffaug="translation")),  # batch norm, EMA, smoothing
 ])

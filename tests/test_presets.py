@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from tfgan_replica import presets
@@ -122,6 +123,24 @@ def test_optimizer_config_builds_and_validates():
         presets.OptimizerConfig("sgd")
     with pytest.raises(ValueError, match="learning_rate must be > 0"):
         presets.adam(0.0)
+    with pytest.raises(ValueError, match="decay_steps must be >= 1"):
+        presets.OptimizerConfig(decay_steps=0)
+
+
+def test_decay_steps_lowers_the_applied_rate_linearly_to_zero():
+    import keras
+
+    optimizer = presets.OptimizerConfig("rmsprop", 1e-3, decay_steps=4).build()
+    weight = keras.Variable([1.0])
+    rates, weights = [], []
+    for _ in range(6):
+        rates.append(float(optimizer.learning_rate))
+        optimizer.apply_gradients([(keras.ops.ones_like(weight), weight)])
+        weights.append(float(weight.numpy()[0]))
+    np.testing.assert_allclose(rates, [1e-3, 7.5e-4, 5e-4, 2.5e-4, 0.0, 0.0], atol=1e-12)
+    steps = -np.diff([1.0] + weights)  # RMSProp on a constant gradient 1: rate / sqrt(v)
+    v = 1 - 0.9 ** np.arange(1, 7)
+    np.testing.assert_allclose(steps, np.array(rates) / np.sqrt(v), rtol=1e-4, atol=1e-9)
 
 
 def test_register_refuses_a_duplicate_name():

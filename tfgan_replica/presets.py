@@ -25,6 +25,9 @@ class OptimizerConfig:
 
     `epsilon` is Keras' (default 1e-7). Keras adds it to sqrt(v) in Adam but to v
     under the square root in RMSProp; `torch_adam`/`torch_rmsprop` convert PyTorch's.
+    `decay_steps`, if set, lowers the rate linearly to 0 over that many updates of this
+    optimizer, as Gulrajani et al.'s WGAN-GP code does. It counts the optimizer's own
+    updates, which checkpoints keep, so a resumed run follows the same schedule.
     """
 
     name: str = "adam"
@@ -33,21 +36,29 @@ class OptimizerConfig:
     beta_2: float = 0.999
     rho: float = 0.9
     epsilon: float = 1e-7
+    decay_steps: int | None = None
 
     def __post_init__(self):
         if self.name not in OPTIMIZERS:
             raise InputError(f"unknown optimizer {self.name!r}; choose one of {list(OPTIMIZERS)}")
         if not self.learning_rate > 0:
             raise InputError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.decay_steps is not None and not self.decay_steps >= 1:
+            raise InputError(f"decay_steps must be >= 1 or None (a constant rate), "
+                             f"got {self.decay_steps}")
 
     def build(self):
         """A fresh Keras optimizer (call inside the distribution strategy's scope)."""
         import keras
 
+        rate = self.learning_rate
+        if self.decay_steps is not None:
+            rate = keras.optimizers.schedules.PolynomialDecay(
+                rate, self.decay_steps, end_learning_rate=0.0, power=1.0)
         if self.name == "adam":
-            return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1,
-                                         beta_2=self.beta_2, epsilon=self.epsilon)
-        return keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=self.epsilon)
+            return keras.optimizers.Adam(rate, beta_1=self.beta_1, beta_2=self.beta_2,
+                                         epsilon=self.epsilon)
+        return keras.optimizers.RMSprop(rate, rho=self.rho, epsilon=self.epsilon)
 
 
 def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
