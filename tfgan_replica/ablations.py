@@ -152,6 +152,8 @@ STUDIES = {
                                    "EMA: at 100 epochs, without EMA, the best of report B's "
                                    "rows under our protocol (28.6)",
                                    _loss_of("mlp_bce_sn")),
+            "lr_2e-4": ("both rates 2e-4 instead of 1e-4, constant",
+                        _adam(2e-4, beta_1=0.5, beta_2=0.9)),
             "linear_lr_decay": ("both rates fall linearly from 1e-4 to 0 over the 30 epochs, "
                                 "as in Gulrajani et al.'s CIFAR-10 code",
                                 _linear_decay("best_mlp", 30)),
