@@ -154,6 +154,7 @@ STUDIES = {
                                    _loss_of("mlp_bce_sn")),
             "lr_2e-4": ("both rates 2e-4 instead of 1e-4, constant",
                         _adam(2e-4, beta_1=0.5, beta_2=0.9)),
+            "lr_4e-4": ("both rates 4e-4, constant", _adam(4e-4, beta_1=0.5, beta_2=0.9)),
             "linear_lr_decay": ("both rates fall linearly from 1e-4 to 0 over the 30 epochs, "
                                 "as in Gulrajani et al.'s CIFAR-10 code",
                                 _linear_decay("best_mlp", 30)),
