@@ -136,10 +136,11 @@ STUDIES = {
         base="best_mlp",
         base_changes=_gp_adam(1e-4),
         epochs=30,
-        question=("Which discriminator, loss and generator average score best on report B's "
-                  "fixed MLP generator under our protocol (the standard FID; today 25.1 at "
-                  "100 epochs)? The generator stays fixed; the D, the EMA and the learning rates "
-                  "are free (the losses are report B's rows, trained in full)."),
+        question=("Which discriminator, loss, generator average and learning rate score best "
+                  "on report B's fixed MLP generator under our protocol (the standard FID; "
+                  "25.1 at 100 epochs when the study began)? The generator stays fixed; the "
+                  "D, the EMA and the rates are free (the losses are report B's rows, "
+                  "trained in full)."),
         variants={
             "as_preset": ("WGAN-GP (n_critic 5, Adam 1e-4, betas (0.5, 0.9)), the MLP D "
                           "without dropout, EMA 0.999 (the preset before this study)", {}),
