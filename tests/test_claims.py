@@ -41,6 +41,20 @@ def test_a_result_of_an_earlier_definition_is_not_evidence():
     assert _verdicts(runs)[claims.CLAIMS[0].text] == "not yet measured (mlp_bce)"
 
 
+def test_a_row_with_several_seeds_enters_with_their_mean():
+    repeat = _run("mlp_bce", 95.0, course=40.0)
+    repeat["preset"]["seed"] = 1
+    stale = _run("mlp_bce", 95.0, course=10.0)
+    stale["preset"].update(seed=2, dropout=0.0)
+    runs = {"mlp_bce": _run("mlp_bce", 90.0, course=60.0), "mlp_bce@seed1": repeat,
+            "mlp_bce@seed2": stale, "mlp_bce_sn": _run("mlp_bce_sn", 80.0, course=55.0)}
+    row = claims.claim_rows(runs, report.PUBLISHED)[2]
+    assert "mlp_bce 50.0 ± 14.1 (2 seeds), mlp_bce_sn 55.0" in row  # the stale seed 2 is left out
+    assert _verdicts(runs)[claims.CLAIMS[0].text] == "does not hold"  # 55 > 50, though < 60
+    del runs["mlp_bce@seed1"]
+    assert _verdicts(runs)[claims.CLAIMS[0].text] == "holds"
+
+
 def _curve_run(name, fids, recall=0.5, coverage=0.5, steps_per_epoch=10):
     run = _run(name, fids[-1])
     run["evaluation"].update(recall=recall, coverage=coverage)

@@ -301,6 +301,17 @@ def preset_of_run(run_name):
     return preset.replace(seed=int(seed)) if preset is not None and seed else preset
 
 
+def current_runs(runs):
+    """{preset name: its recorded runs of today's definition, one per seed} of `runs`
+    (results.json's "runs", keyed by `seeded_name`): what the results still say."""
+    grouped = {}
+    for run_name, run in sorted(runs.items()):
+        preset = preset_of_run(run_name)
+        if preset is not None and not changed_fields(run["preset"], preset):
+            grouped.setdefault(run_name.partition(SEED_MARK)[0], []).append(run)
+    return grouped
+
+
 register(Preset(
     name="dcgan_tutorial",
     cpu_epochs=20, report="A",

@@ -84,7 +84,7 @@ def write_report(results_dir):
     if spread:
         lines += ["## Across seeds", "", SEEDS_NOTE, "", *spread, ""]
     lines += ["## Report B's conclusions, checked", "", claims.NOTE,
-              "", *claims.claim_rows(runs, PUBLISHED), "",
+              "", *claims.claim_rows(results["runs"], PUBLISHED), "",
               "## Report A's claims, measured", "", claims.NOTE_A, "",
               *claims.claim_rows_a(runs, load_curves(results_dir, claims.WGAN).get("train/em_estimate")),
               ""]
@@ -130,11 +130,7 @@ SEEDS_NOTE = ("Presets trained with several seeds (`reproduce --seeds=0,1,2`): t
 
 def seed_rows(all_runs):
     """The seeds table as markdown lines (none when no preset has two current seeds)."""
-    seeds = {}
-    for name, run in sorted(all_runs.items()):
-        preset = presets.preset_of_run(name)
-        if preset is not None and not presets.changed_fields(run["preset"], preset):
-            seeds.setdefault(name.partition(presets.SEED_MARK)[0], []).append(run)
+    seeds = presets.current_runs(all_runs)
     rows = [f"| {name} | {', '.join(str(run['seed']) for run in runs)} "
             f"| {_spread([run['evaluation'] for run in runs])} "
             f"| {_spread([run['evaluation'].get('course') for run in runs])} "
