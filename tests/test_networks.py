@@ -72,11 +72,12 @@ def test_discriminator_logits_and_parameters(name):
     assert trainable_count(discriminator) == DISCRIMINATOR_PARAMS[name]
 
 
-def test_template_dropout_follows_each_hidden_layer_and_stays_on_at_inference():
-    plain = networks.build_discriminator("mlp")
-    dropped = networks.build_discriminator("mlp", dropout=0.3)
+@pytest.mark.parametrize("name, hidden_layers", [("mlp", 3), ("conv", 2)])
+def test_template_dropout_follows_each_hidden_layer_and_stays_on_at_inference(name, hidden_layers):
+    plain = networks.build_discriminator(name)
+    dropped = networks.build_discriminator(name, dropout=0.3)
     kinds = [type(layer).__name__ for layer in dropped.layers]
-    assert kinds.count("AlwaysOnDropout") == 3
+    assert kinds.count("AlwaysOnDropout") == hidden_layers
     assert all(kinds[i - 1] == "LeakyReLU" for i, kind in enumerate(kinds) if kind == "AlwaysOnDropout")
     assert trainable_count(dropped) == trainable_count(plain)
 
@@ -107,9 +108,9 @@ def test_sigmoid_output_gives_the_probabilities_of_the_logits(name):
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
 
 
-def test_dropout_is_refused_where_report_b_had_none():
+def test_dropout_option_is_refused_outside_report_bs_discriminators():
     with pytest.raises(ValueError, match="no dropout option"):
-        networks.build_discriminator("conv", dropout=0.3)
+        networks.build_discriminator("dcgan_tutorial", dropout=0.3)
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
         networks.build_discriminator("mlp", dropout=1.0)
 

@@ -130,6 +130,9 @@ STUDIES = {
                         _adam(1e-4, beta_1=0.5)),
             "ttur": ("two time scales, D 4e-4 and G 1e-4 (beta_1 0.5), as Miyato et al. "
                      "used", _adam(4e-4, 1e-4, beta_1=0.5)),
+            "dropout_0.3": ("the template's always-on dropout 0.3 after each conv activation, "
+                            "as its MLP D and the TensorFlow DCGAN tutorial's D have it",
+                            dict(dropout=0.3)),
         },
     ),
     "best_mlp": Study(

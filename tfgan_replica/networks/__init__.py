@@ -22,8 +22,9 @@ GENERATORS = {
 DISCRIMINATORS = {**GENERATORS, "conv": conv}
 # Discriminators without a spatial layout tied to their generator accept any image size.
 ANY_SHAPE_DISCRIMINATORS = ("mlp", "conv")
-# Discriminators with the `dropout` option (report B's template MLP).
-DROPOUT_DISCRIMINATORS = ("mlp",)
+# Discriminators with the `dropout` option: report B's template MLP, and its conv D (whether
+# report B's had dropout is not known: the sn_conv study measures it).
+DROPOUT_DISCRIMINATORS = ("mlp", "conv")
 
 
 def _lookup(registry, kind, name):
@@ -53,7 +54,7 @@ def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_s
                         dropout=0.0, spectral_norm_output=True, sigmoid_output=False):
     """Builds discriminator `name` with optional spectral norm (on the output layer too,
     unless `spectral_norm_output=False`), minibatch stddev, the template's always-on
-    dropout (`mlp` only: report B's MLP discriminator had it) and a final sigmoid."""
+    dropout (report B's `mlp` and `conv` only) and a final sigmoid."""
     module = _lookup(DISCRIMINATORS, "discriminator", name)
     shape = tuple(image_shape) if image_shape is not None else module.IMAGE_SHAPE
     if shape != module.IMAGE_SHAPE and name not in ANY_SHAPE_DISCRIMINATORS:
@@ -68,7 +69,7 @@ def build_discriminator(name, image_shape=None, spectral_norm=False, minibatch_s
         raise InputError(f"dropout must be in [0, 1), got {dropout}")
     if dropout and name not in DROPOUT_DISCRIMINATORS:
         raise InputError(f"discriminator {name!r} has no dropout option; it belongs to "
-                         f"{list(DROPOUT_DISCRIMINATORS)} (report B's template)")
+                         f"{list(DROPOUT_DISCRIMINATORS)} (report B's discriminators)")
     options = DiscriminatorOptions(spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev,
                                    dropout=dropout, spectral_norm_output=spectral_norm_output,
                                    sigmoid_output=sigmoid_output)
