@@ -242,8 +242,8 @@ def _validate_networks(p, fail):
     if not 0.0 <= p.dropout < 1.0:
         fail(f"dropout must be in [0, 1), got {p.dropout}")
     if p.dropout and p.discriminator not in networks.DROPOUT_DISCRIMINATORS:
-        fail(f"dropout is an option of the {list(networks.DROPOUT_DISCRIMINATORS)} discriminator "
-             f"(report B's template), not of {p.discriminator!r}; set dropout=0")
+        fail(f"dropout is an option of report B's discriminators "
+             f"{list(networks.DROPOUT_DISCRIMINATORS)}, not of {p.discriminator!r}; set dropout=0")
 
 
 def _validate_ema(p, fail):
@@ -425,8 +425,8 @@ _variant("wgan_clip_mnist", "wgan_clip_svhn", "Report A, WGAN with weight clippi
 # 39.1, against 42.5 for BCE + SN with the EMA, 47.1 with the template's dropout, 50.1 with
 # the conv critic, 309.6 with decay 0.9999; and raises both rates from Gulrajani et al.'s
 # 1e-4: 31.0 at 2e-4, 25.1 at 4e-4, 26.1 at 8e-4 (rates decaying to 0: 55.8 from 1e-4,
-# 41.8 from 2e-4). At 4e-4 it scores 17.3 at 100 epochs; its cpu budget trains 200, the same
-# run continued.
+# 41.8 from 2e-4). At 4e-4 it scores 17.3 at 100 epochs and 12.6 at 200 (its cpu budget, twice
+# report B's length; the same run continued).
 # For the DCGAN generator, report A's improved DCGAN with an EMA: 11.4 at 15 epochs, 7.0 at
 # 50, 4.4 at 100 (its cpu budget); 27.0 at 5 without it.
 _variant("mlp_wgan_gp", "best_mlp", "Ours, fixed MLP generator: WGAN-GP (the best-scoring loss "
@@ -434,7 +434,8 @@ _variant("mlp_wgan_gp", "best_mlp", "Ours, fixed MLP generator: WGAN-GP (the bes
          "the template's dropout and the conv critic in the best_mlp study) with a "
          "generator EMA 0.999 and Adam 4e-4 for both networks (Gulrajani et al.'s 1e-4 "
          "scored 39.1 at 30 epochs, 4e-4 25.1, 8e-4 26.1 in the best_mlp study, which "
-         "selects on the test-set FID).",
+         "selects on the test-set FID); 200 epochs on the cpu budget, twice report B's "
+         "length: 17.3 at 100, 12.6 at 200.",
          report="ours", cpu_epochs=200, ema_decay=0.999, dropout=0.0,
          d_optimizer=torch_adam(4e-4, 0.5, 0.9), g_optimizer=torch_adam(4e-4, 0.5, 0.9))
 _variant("dcgan_improved", "best_dcgan", "Ours, improved DCGAN generator: BCE with one-sided "
