@@ -392,7 +392,8 @@ _variant("mlp_hinge_sn", "mlp_conv_hinge_sn", "Report B: convolutional D (no dro
          "(results/ablations.md, sn_conv, 20 epochs, one seed) kept it: course FID 128.7 against "
          "321.0 for the template's betas, 194.1 without SN on the output layer, 193.0 at "
          "learning rate 1e-4 and 142.1 with two time scales (D 4e-4, G 1e-4); recall stayed "
-         "0.00 in all five, so none explains the published 60.5.",
+         "0.00 in all five, so none explains the published 60.5. The template's dropout 0.3 "
+         "after each conv activation collapsed it further (204.4), so the row keeps none.",
          discriminator="conv", dropout=0.0)
 _variant("mlp_bce", "mlp_wgan_clip", "Report B: WGAN with weight clipping, n_critic 5 "
          "(RMSProp 5e-5 with PyTorch's defaults, c=0.01 after Arjovsky et al.; the "
