@@ -82,6 +82,7 @@ def test_resume_after_kill_9_continues_like_an_uninterrupted_run(tmp_path):
                          d_optimizer=presets.OptimizerConfig(decay_steps=10),  # decaying rates
                          g_optimizer=presets.OptimizerConfig(decay_steps=3))),
     ("mlp_wgan_clip", {}),  # clipping, n_critic 5
+    ("mlp_wgan_clip", dict(n_critic_in_step=True)),  # 5 critic updates inside each step
     ("best_dcgan", dict(batch_size=16, diffaug="translation")),  # batch norm, EMA, smoothing
 ])
 def test_an_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, name, changes):

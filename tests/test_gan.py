@@ -117,6 +117,17 @@ def test_n_critic_updates_generator_every_fifth_step_across_fits():
     assert model.g_optimizer.iterations.numpy() == 2
 
 
+def test_n_critic_in_step_updates_the_critic_n_times_then_the_generator_each_step():
+    model = build("wgan_clip", n_critic=5, n_critic_in_step=True, clip_value=0.1,
+                  optimizer=keras.optimizers.RMSprop)
+    model.fit(real_images(16), batch_size=4, epochs=1, verbose=0)  # 4 steps
+    assert model.d_optimizer.iterations.numpy() == model.critic_updates.numpy() == 20
+    assert model.g_optimizer.iterations.numpy() == 4
+    config = model.get_config()
+    assert config["n_critic_in_step"] is True
+    assert gan.WGANClip.from_config(config).n_critic_in_step
+
+
 def test_ema_is_decayed_average_of_generator_weights():
     decay = 0.75
     model = build("bce", ema_decay=decay, generator=tiny_generator(batch_norm=True))

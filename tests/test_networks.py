@@ -115,6 +115,30 @@ def test_dropout_option_is_refused_outside_report_bs_discriminators():
         networks.build_discriminator("mlp", dropout=1.0)
 
 
+@pytest.mark.parametrize("name, norms, dropouts", [
+    ("dcgan_tutorial", 0, 2), ("dcgan_improved", 1, 2), ("dcgan_svhn", 2, 2)])
+def test_report_a_critics_drop_their_batch_norm_or_dropout_on_request(name, norms, dropouts):
+    def count(model, kind):
+        return sum(type(layer).__name__ == kind for layer in model.layers)
+
+    full = networks.build_discriminator(name)
+    assert (count(full, "BatchNormalization"), count(full, "Dropout")) == (norms, dropouts)
+    if norms:
+        plain = networks.build_discriminator(name, batch_norm=False)
+        assert count(plain, "BatchNormalization") == 0 and count(plain, "Dropout") == dropouts
+        # each batch norm trains gamma and beta of its channels
+        assert full.count_params() - plain.count_params() == sum(
+            layer.count_params() for layer in full.layers
+            if type(layer).__name__ == "BatchNormalization")
+    else:
+        with pytest.raises(ValueError, match="no batch norm to switch off"):
+            networks.build_discriminator(name, batch_norm=False)
+    bare = networks.build_discriminator(name, builtin_dropout=False)
+    assert count(bare, "Dropout") == 0 and bare.count_params() == full.count_params()
+    with pytest.raises(ValueError, match="no dropout layers of its own"):
+        networks.build_discriminator("conv", builtin_dropout=False)
+
+
 def test_spectral_norm_wraps_every_weighted_layer_and_adds_no_trainable_weights():
     plain = networks.build_discriminator("dcgan_improved")
     normed = networks.build_discriminator("dcgan_improved", spectral_norm=True)

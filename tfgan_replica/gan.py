@@ -10,7 +10,10 @@ updated on the fresh real batch it is given, and the generator is updated
 after every `n_critic`-th critic update. With `n_critic=1` both networks are
 updated on every step; with `n_critic=5` an epoch of N batches makes N critic
 updates and N // 5 generator updates, as in Arjovsky et al. (each critic
-update sees new real data).
+update sees new real data). With `n_critic_in_step=True` a step instead makes
+`n_critic` critic updates on its one batch (fresh fakes each time) and then a
+generator update: Algorithm 1 put into a loop of one step per batch, as the
+TensorFlow tutorial's loop would hold it (N generator updates an epoch).
 
 Losses are per-replica batch means divided by the number of replicas, so
 that the optimizers' sum of replica gradients is the gradient of the
@@ -66,6 +69,8 @@ class GAN(keras.Model):
         one-sided label smoothing, 1.0 (the default) or None the plain loss (the
         families without labels set None).
       n_critic: critic updates per generator update (see module docstring).
+      n_critic_in_step: take all `n_critic` critic updates inside each step, on
+        its batch, then one generator update (see module docstring).
       ema_decay: if set, `ema_generator` tracks an exponential moving average
         of the generator weights, updated after each generator step. Its
         batch-norm statistics are its own: estimated on the step's noise with
@@ -94,7 +99,8 @@ class GAN(keras.Model):
     extra_metric_names = ()
 
     def __init__(self, generator, discriminator, latent_dim=100, real_target=REAL_TARGET,
-                 n_critic=1, ema_decay=None, augment=None, noise_seed=None, **kwargs):
+                 n_critic=1, n_critic_in_step=False, ema_decay=None, augment=None,
+                 noise_seed=None, **kwargs):
         super().__init__(**kwargs)
         if int(n_critic) != n_critic or n_critic < 1:
             raise InputError(f"n_critic must be an integer >= 1, got {n_critic}")
@@ -109,6 +115,7 @@ class GAN(keras.Model):
         self.latent_dim = int(latent_dim)
         self.real_target = real_target
         self.n_critic = int(n_critic)
+        self.n_critic_in_step = bool(n_critic_in_step)
         self.ema_decay = ema_decay
         self.augment = augment
         self.noise_seed = noise_seed
@@ -284,11 +291,14 @@ class GAN(keras.Model):
         ema.update(self.ema_generator, self.generator, self.ema_decay, noise)
 
     def train_step(self, data):
-        """One critic update; a generator update every `n_critic` steps."""
+        """One critic update and a generator update every `n_critic` steps, or with
+        `n_critic_in_step` `n_critic` critic updates and one generator update."""
         real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        self.train_critic(real_images)
         batch_size = tf.shape(real_images)[0]
-        if self.n_critic == 1:
+        critic_updates = self.n_critic if self.n_critic_in_step else 1
+        for _ in range(critic_updates):  # unrolled: a Python int
+            self.train_critic(real_images)
+        if critic_updates == self.n_critic:
             self.train_generator(batch_size)
         else:
             generator_turn = tf.equal(self.critic_updates % self.n_critic, 0)
@@ -319,6 +329,7 @@ class GAN(keras.Model):
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim, "n_critic": self.n_critic,
+            "n_critic_in_step": self.n_critic_in_step,
             "ema_decay": self.ema_decay, "noise_seed": self.noise_seed,
             **{option: getattr(self, option) for option in self.option_names},
         }
@@ -412,7 +423,8 @@ class WGANGP(_WassersteinGAN):
 
 
 FAMILIES = {model.family: model for model in (GAN, HingeGAN, WGANClip, WGANGP)}
-COMMON_OPTIONS = ("latent_dim", "n_critic", "ema_decay", "augment", "noise_seed", "name")
+COMMON_OPTIONS = ("latent_dim", "n_critic", "n_critic_in_step", "ema_decay", "augment",
+                  "noise_seed", "name")
 
 
 def make_gan(family, generator, discriminator, **options):

@@ -99,6 +99,8 @@ class Preset:
     sigmoid_output: bool = False
     minibatch_stddev: bool = False
     dropout: float = 0.0
+    d_batch_norm: bool = True
+    d_builtin_dropout: bool = True
     diffaug: str | None = None
     epochs: int = 50
     batch_size: int = 256
@@ -107,6 +109,7 @@ class Preset:
     g_optimizer: OptimizerConfig = OptimizerConfig()
     real_target: float = REAL_TARGET
     n_critic: int = 1
+    n_critic_in_step: bool = False
     clip_value: float | None = None
     gp_weight: float | None = None
     ema_decay: float | None = None
@@ -127,7 +130,8 @@ class Preset:
 
     def gan_options(self):
         """Keyword arguments for `gan.make_gan` beyond the networks."""
-        options = {"latent_dim": self.latent_dim, "n_critic": self.n_critic}
+        options = {"latent_dim": self.latent_dim, "n_critic": self.n_critic,
+                   "n_critic_in_step": self.n_critic_in_step}
         if self.family == "bce":
             options["real_target"] = self.real_target
         if self.family == "wgan_clip":
@@ -239,11 +243,11 @@ def _validate_networks(p, fail):
     if p.discriminator not in shape_free and networks.image_shape(p.discriminator) != want:
         fail(f"discriminator {p.discriminator!r} takes {networks.image_shape(p.discriminator)} "
              f"images but {p.dataset!r} has {want}; use one built for {p.dataset} or 'mlp'/'conv'")
-    if not 0.0 <= p.dropout < 1.0:
-        fail(f"dropout must be in [0, 1), got {p.dropout}")
-    if p.dropout and p.discriminator not in networks.DROPOUT_DISCRIMINATORS:
-        fail(f"dropout is an option of report B's discriminators "
-             f"{list(networks.DROPOUT_DISCRIMINATORS)}, not of {p.discriminator!r}; set dropout=0")
+    try:
+        networks.check_discriminator_options(p.discriminator, p.dropout, p.d_batch_norm,
+                                             p.d_builtin_dropout)
+    except InputError as error:
+        fail(str(error))
 
 
 def _validate_ema(p, fail):

@@ -66,7 +66,8 @@ def build_model(preset, jit_compile=False):
         preset.discriminator, image_shape=data.image_shape(preset.dataset),
         spectral_norm=preset.spectral_norm, minibatch_stddev=preset.minibatch_stddev,
         dropout=preset.dropout, spectral_norm_output=preset.spectral_norm_output,
-        sigmoid_output=preset.sigmoid_output)
+        sigmoid_output=preset.sigmoid_output, batch_norm=preset.d_batch_norm,
+        builtin_dropout=preset.d_builtin_dropout)
     augment = None
     if preset.diffaug:
         from tfgan_replica import diffaug

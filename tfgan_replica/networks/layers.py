@@ -120,7 +120,10 @@ class DiscriminatorOptions:
     """Applies the discriminator options uniformly to every builder's layers."""
 
     def __init__(self, spectral_norm=False, minibatch_stddev=False, dropout=0.0,
-                 spectral_norm_output=True, sigmoid_output=False):
+                 spectral_norm_output=True, sigmoid_output=False, batch_norm=True,
+                 builtin_dropout=True):
+        self.batch_norm = batch_norm
+        self.builtin_dropout = builtin_dropout
         self.spectral_norm = spectral_norm
         self.spectral_norm_output = spectral_norm_output
         self.sigmoid_output = sigmoid_output
@@ -146,6 +149,15 @@ class DiscriminatorOptions:
     def hidden_dropout(self):
         """The template's always-on dropout after a hidden activation, or nothing."""
         return [AlwaysOnDropout(self.dropout)] if self.dropout else []
+
+    def normalization(self):
+        """A builder's own batch norm (report A's critics), or nothing with `batch_norm` off."""
+        return [batch_norm()] if self.batch_norm else []
+
+    def own_dropout(self, rate):
+        """A builder's own training-only dropout (report A's critics), or nothing with
+        `builtin_dropout` off."""
+        return [layers.Dropout(rate)] if self.builtin_dropout else []
 
     def stddev(self):
         """The minibatch-stddev layer, or nothing, placed before the last layers."""
