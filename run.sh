@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-COMMANDS="train evaluate sample export reproduce bench test"
+COMMANDS="train evaluate sample export reproduce bench presets test"
 VENV=.venv
 STAMP="$VENV/.setup.cfg.sha256"
 
@@ -38,5 +38,6 @@ ensure_venv
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 case "$cmd" in
   test) exec "$VENV/bin/python" -m pytest "$@" ;;
-  *) exec "$VENV/bin/python" -m "tfgan_replica.cli.$cmd" "$@" ;;
+  # The command as typed, for its --help (tfgan_replica.cli.COMMAND_VARIABLE).
+  *) TFGAN_REPLICA_COMMAND="$0 $cmd" exec "$VENV/bin/python" -m "tfgan_replica.cli.$cmd" "$@" ;;
 esac

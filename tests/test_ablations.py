@@ -79,3 +79,17 @@ def test_unknown_study_fails_before_any_work(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 1 and "--ablations takes names of ['best_mlp', 'sn_conv', 'sn_mlp', 'wgan_clip']" in result.stderr
     assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
+
+
+def test_a_study_with_fid_curves_shows_the_fid_of_each_epoch(tmp_path):
+    evaluation = {"fid": 250.0, "precision": 0.1, "recall": 0.0,
+                  "provenance": {"num_generated": 2048}}
+    record = {"evaluation": evaluation, "steps": 702, "train_seconds": 600.0,
+              "eval_seconds": 60.0, "fid_curve": [[1.0, 234, 390.4], [1.5, 351, 350.0],
+                                                  [2.0, 468, 301.2], [3.0, 702, 250.6]]}
+    (tmp_path / "ablations.json").write_text(json.dumps({"studies": {"wgan_clip": {
+        "base": "wgan_clip_mnist", "question": "Which reading learns?", "epochs": 3,
+        "variants": {"as_preset": record}}}}))
+    table = ablations.write_ablations_report(tmp_path).read_text()
+    assert "| FID by epoch |" in table
+    assert "| 250.00 / 0.10 / 0.00 | 390 → 301 → 251 | 2048 | 702 |" in table  # epoch ends only

@@ -180,6 +180,20 @@ def test_projection_is_steps_times_the_timed_step_plus_feature_extraction(tmp_pa
     assert not list(tmp_path.iterdir())
 
 
+def test_metrics_bench_sets_each_protocols_preprocessing_beside_the_network(
+        inception_weights_path, cache_root):
+    from tfgan_replica.benchmarks import metrics
+
+    lines = []
+    result = metrics.preprocessing(inception_weights_path, window_seconds=0.0, pairs=1,
+                                   print_fn=lines.append)
+    assert set(result.items_per_second) == {"plain", "pytorch_fid", "tf1", "clean"}
+    names = ("pytorch_fid", "tf1", "clean")
+    assert set(result.ratios) == {f"{name} / plain call" for name in names}
+    assert lines[-1].startswith("  ms per image: network ")
+    assert all(f"{name} " in lines[-1] for name in names)
+
+
 def _reproduce(*flags, cwd):
     return subprocess.run([sys.executable, "-m", "tfgan_replica.cli.reproduce", *flags],
                           capture_output=True, text=True, env=ENV, cwd=cwd, timeout=300)

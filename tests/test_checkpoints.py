@@ -1,6 +1,8 @@
-"""Checkpoints: exact resume after kill -9 or SIGTERM, training time kept, partial state refused."""
+"""Checkpoints: exact resume after kill -9 or SIGTERM, training time kept, partial state refused,
+a damaged checkpoint skipped for the newest intact one."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import tensorflow as tf
 
 from conftest import checkpointed_values
 from tfgan_replica import checkpoints, gan, networks, presets, trainer
+from tfgan_replica.errors import InputError
 
 STEPS_PER_EPOCH = 150
 
@@ -155,3 +158,93 @@ def test_a_checkpoint_missing_part_of_the_state_is_refused_by_name(tmp_path):
     tf.train.CheckpointManager(older, tmp_path, max_to_keep=1).save(checkpoint_number=7)
     with pytest.raises(checkpoints.CheckpointMismatchError, match="ckpt-7 does not hold.*new run"):
         checkpoints.Checkpointer(model, tmp_path).restore_latest()
+
+
+def _damage(checkpoint_path):
+    """Cuts a checkpoint's data file short, as a full disk or an interrupted copy leaves it."""
+    data_file = f"{checkpoint_path}.data-00000-of-00001"
+    os.truncate(data_file, os.path.getsize(data_file) // 3)
+
+
+DAMAGED_NOTICE = r"checkpoint .*ckpt-6 is damaged \(.+\); using ckpt-3, the newest intact one"
+
+
+class _CtrlCAtSecondStep(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_console_of_a_ctrl_c_mid_epoch_and_its_resume(tmp_path, capsys):
+    """The bar stops at the step reached, not the epoch's last, and the resume line counts
+    epochs from 1 as the epoch lines do."""
+    messages = []
+    options = dict(epochs=3, steps_per_epoch=5, export_generator=False, verbose=2,
+                   print_fn=messages.append)
+    stopped = trainer.train("quickstart", logdir=tmp_path, extra_callbacks=[_CtrlCAtSecondStep()],
+                            **options)
+    assert stopped.interrupted and 1 < stopped.step < 5
+    bars = capsys.readouterr().out.splitlines()
+    assert f"{stopped.step}/5 - " in bars[-1] and "5/5" not in "".join(bars)
+    assert messages[0].startswith(f"epoch 1/3 step {stopped.step} ")
+
+    messages.clear()
+    trainer.train(logdir=tmp_path, resume=True, **options)
+    assert messages[0].startswith(f"resuming {stopped.checkpoint} at epoch 1, step {stopped.step}")
+    assert messages[1].startswith("epoch 1/3 step 5 ")
+    assert capsys.readouterr().out.startswith("Epoch 1/3\n")  # of the run, not of its first fit
+
+
+def test_a_damaged_newest_checkpoint_is_named_and_the_newest_intact_one_used(tmp_path, capsys):
+    from tfgan_replica.metrics import sources
+
+    run = trainer.train("quickstart", logdir=tmp_path / "run", epochs=2, steps_per_epoch=3,
+                        export_generator=False, **_quiet())
+    uninterrupted = checkpointed_values(run.checkpoint)
+    _damage(run.checkpoint)
+
+    exported = subprocess.run(
+        [sys.executable, "-m", "tfgan_replica.cli.export", f"--logdir={run.run_dir}",
+         f"--output={tmp_path / 'export'}"], capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert exported.returncode == 0, exported.stderr
+    assert any(re.fullmatch(DAMAGED_NOTICE, line) for line in exported.stderr.splitlines()), \
+        exported.stderr
+    assert (tmp_path / "export" / "saved_model.pb").is_file()
+
+    assert sources.load_samples(run.run_dir, 4).shape == (4, 28, 28, 1)  # evaluate --generator=RUN
+    assert re.fullmatch(DAMAGED_NOTICE, capsys.readouterr().err.strip())
+
+    messages = []
+    resumed = trainer.train(logdir=run.run_dir, resume=True, export_generator=False,
+                            **_quiet(messages))
+    assert re.fullmatch(DAMAGED_NOTICE, messages[0])
+    assert messages[1].startswith(f"resuming {run.run_dir / 'checkpoints' / 'ckpt-3'} at epoch 2, "
+                                  "step 3")
+    assert messages[2].startswith("epoch 2/2 step 6 ")
+    assert (resumed.start_step, resumed.step, resumed.epoch) == (3, 6, 2)
+    got = checkpointed_values(resumed.checkpoint)  # ckpt-6 written again, intact
+    assert sorted(got) == sorted(uninterrupted)
+    for key, value in uninterrupted.items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
+
+
+def test_without_an_intact_checkpoint_resume_names_the_damage_and_the_fix(tmp_path):
+    run = trainer.train("quickstart", logdir=tmp_path, epochs=1, steps_per_epoch=2,
+                        export_generator=False, **_quiet())
+    _damage(run.checkpoint)
+    with pytest.raises(InputError,
+                       match=r"no intact checkpoint in .*: ckpt-2 is damaged \(.+\); train the run "
+                             r"again in a new --logdir"):
+        trainer.train(logdir=tmp_path, resume=True, epochs=2, **_quiet())
+
+
+def test_resuming_a_finished_run_says_so_and_how_to_train_it_longer(tmp_path):
+    trainer.train("quickstart", logdir=tmp_path, epochs=1, steps_per_epoch=2,
+                  export_generator=False, **_quiet())
+    messages = []
+    result = trainer.train(logdir=tmp_path, resume=True, export_generator=False,
+                           **_quiet(messages))
+    assert messages == [f"{tmp_path} has finished its 1 epoch (step 2); to train it longer, "
+                        "resume it with --epochs=N for an N above 1"]
+    assert (result.step, result.epoch, result.interrupted) == (2, 1, False)

@@ -34,6 +34,24 @@ def test_claims_use_report_bs_evaluator_and_each_rule():
     assert "mlp_bce 60.0, mlp_bce_sn 70.0" in row and row.endswith("| holds |")  # 39.27 < 66.74
 
 
+def test_the_cnn_claim_compares_recall_under_report_bs_evaluator():
+    def cnn_run(name, recall, course_recall):
+        run = _run(name, 30.0, course=20.0)
+        run["evaluation"]["recall"] = recall
+        run["evaluation"]["course"]["recall"] = course_recall
+        return run
+
+    claim = claims.CLAIMS[-1]
+    assert claim.metric == "recall"
+    runs = {"cnn_hinge_sn": cnn_run("cnn_hinge_sn", 0.9, 0.70),
+            "cnn_hinge_sn_diffaug": cnn_run("cnn_hinge_sn_diffaug", 0.5, 0.75)}
+    row = claims.claim_rows(runs, report.PUBLISHED)[-1]
+    assert "cnn_hinge_sn recall 0.70, cnn_hinge_sn_diffaug recall 0.75" in row
+    assert row.endswith("| holds | holds |")  # 0.75 > 0.70 in ours, 0.82 > 0.80 in theirs
+    runs["cnn_hinge_sn_diffaug"]["evaluation"]["course"]["recall"] = 0.60
+    assert _verdicts(runs)[claim.text] == "does not hold"
+
+
 def test_a_result_of_an_earlier_definition_is_not_evidence():
     stale = _run("mlp_bce", 90.0, course=60.0)
     stale["preset"]["dropout"] = 0.0

@@ -143,6 +143,14 @@ def test_npz_without_the_split(tmp_path):
         data.load_arrays("mnist", "train", source=tmp_path / "odd.npz")
 
 
+def test_a_split_the_file_lacks_names_the_splits_it_holds(tmp_path):
+    with pytest.raises(data.DatasetError, match="holds no split 'validation', only test, train"):
+        data.load_arrays("mnist", "validation")
+    write_keras_npz(tmp_path / "digits.npz")
+    with pytest.raises(data.DatasetError, match="digits.npz holds no split 'extra', only test, train"):
+        data.load_arrays("mnist", "extra", source=tmp_path / "digits.npz")
+
+
 def test_wrong_shape_dtype_and_label_count(tmp_path):
     write_keras_npz(tmp_path / "shape.npz", train=fake_digits(4, shape=(32, 32)))
     with pytest.raises(data.DatasetError, match=r"shape \(32, 32, 1\) but mnist needs \(28, 28, 1\)"):
@@ -212,7 +220,8 @@ def test_tfds_offline_fails_fast_with_instructions(monkeypatch, tmp_path):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(data, "network_available", lambda: False)
     start = time.monotonic()
-    with pytest.raises(data.DatasetError, match="'svhn_cropped' is not downloaded.*source=PATH"):
+    with pytest.raises(data.DatasetError,
+                       match="'svhn_cropped' is not downloaded.*--data_source=PATH to train"):
         data.load_arrays("svhn", "train")
     assert time.monotonic() - start < 10
 

@@ -151,9 +151,15 @@ def test_noise_scale():
 
 def test_empty_policy_is_identity():
     x = _images()
-    for policy in ("", None, " , "):
+    for policy in ("", None, "  "):
         assert diffaug.parse_policy(policy) == ()
         np.testing.assert_array_equal(diffaug.augment(x, policy).numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("policy", ["color,,translation", "color,", " , ", ["color", ""]])
+def test_an_empty_op_name_is_refused(policy):
+    with pytest.raises(ValueError, match="empty op name in DiffAugment policy"):
+        diffaug.parse_policy(policy)
 
 
 def test_unknown_op_names_the_valid_ones():

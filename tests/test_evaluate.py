@@ -1,6 +1,7 @@
 """End to end: evaluate() and the CLI on real MNIST, the reference cache, the FID callback."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,9 +12,10 @@ import tensorflow as tf
 from PIL import Image
 
 from tfgan_replica import data, export
+from tfgan_replica.errors import InputError
 from tfgan_replica.images import to_uint8
 from tfgan_replica.callbacks import FIDCallback
-from tfgan_replica.metrics import evaluate, reference
+from tfgan_replica.metrics import evaluate, protocols, reference
 
 N = 48  # small samples: FID values are biased, but real vs noise is unmistakable
 
@@ -115,11 +117,55 @@ def test_course_mode_equals_the_template_evaluator_beside_standard(
     assert scores["course"]["fid"] == pytest.approx(expected, rel=1e-3)
 
 
-def test_cli_writes_json_with_provenance(cache_root, inception_weights_path, real_png_folder, tmp_path):
+# FID of 16 noisy test digits against the first 16 test digits under each protocol (this
+# machine, TensorFlow 2.21, Pillow 13.0); float32 features on another CPU may move them
+# in the fifth digit.
+PROTOCOL_FIDS = {"pytorch_fid": 218.8609, "tf1": 220.4399, "clean": 305.4108}
+
+
+def test_each_protocol_scores_two_fixed_sets_stably_and_differently(
+        cache_root, inception_weights_path, mnist_test):
+    floats = mnist_test[6000:6016].astype(np.float32) / 127.5 - 1.0
+    floats += np.random.default_rng(0).normal(0, 0.2, floats.shape).astype(np.float32)
+    floats = np.clip(floats, -1, 1)
+    fids = {}
+    for protocol in protocols.PROTOCOLS:
+        scores = evaluate(floats, num_samples=16, num_reference=16, batch_size=16,
+                          inception_weights=inception_weights_path, progress=False,
+                          protocol=protocol)
+        assert scores["provenance"]["protocol"] == protocol
+        assert scores["provenance"]["resize"] == protocols.PROTOCOLS[protocol].resize
+        assert scores["provenance"]["protocol_used_by"] == protocols.PROTOCOLS[protocol].used_by
+        fids[protocol] = scores["fid"]
+    assert fids == pytest.approx(PROTOCOL_FIDS, rel=1e-4)
+    values = sorted(fids.values())
+    assert all(high > low * 1.005 for low, high in zip(values, values[1:]))  # all three differ
+    assert len(list((cache_root / "reference").glob("mnist-test-16-*.npz"))) == 3  # one each
+
+
+def test_course_mode_is_refused_under_another_protocol_before_any_work(tmp_path):
+    for protocol in ("tf1", "clean"):
+        with pytest.raises(InputError, match="sample_mode='course' is report B's evaluator"):
+            evaluate(str(tmp_path / "missing.npz"), sample_mode="course", protocol=protocol)
+    with pytest.raises(InputError, match="protocol must be one of"):
+        evaluate(str(tmp_path / "missing.npz"), protocol="legacy")
+    with pytest.raises(InputError, match="protocol must be one of"):
+        FIDCallback(protocol="legacy")
+    result = subprocess.run([sys.executable, "-m", "tfgan_replica.cli.evaluate", "--samples=a.npz",
+                             "--sample_mode=course", "--protocol=tf1"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "evaluate: sample_mode='course' is report B's evaluator")
+
+
+def test_cli_names_its_phases_prints_one_line_and_writes_json_with_provenance(
+        inception_weights_path, real_png_folder, tmp_path, monkeypatch, capsys):
     from absl import flags
 
     from tfgan_replica.cli import evaluate as cli
 
+    monkeypatch.setenv("TFGAN_REPLICA_CACHE", str(tmp_path / "cache"))  # the reference computed
     output = tmp_path / "scores.json"
     flags.FLAGS([
         "evaluate", f"--samples={real_png_folder}", "--num_samples=16", f"--num_reference={N}",
@@ -129,7 +175,14 @@ def test_cli_writes_json_with_provenance(cache_root, inception_weights_path, rea
         cli.main(["evaluate"])
     finally:
         flags.FLAGS.unparse_flags()
+    bar = re.compile(r"[\b\r]|━")  # progress bars redraw their line
+    lines = [line for line in capsys.readouterr().out.splitlines() if line and not bar.search(line)]
+    assert lines[:2] == ["reference features (mnist test)", "sample features (16 images)"]
+    assert re.fullmatch(rf"FID \d+\.\d\d, precision [01]\.\d{{3}}, recall [01]\.\d{{3}}; N=16 "
+                        rf"against {N} mnist test images, protocol pytorch_fid; all scores: "
+                        + re.escape(str(output)), lines[2]) and len(lines) == 3
     scores = json.loads(output.read_text())
+    assert "; course FID 1.50;" in cli.summary({**scores, "course": {"fid": 1.5}}, output)
     for key in ("fid", "precision", "recall", "density", "coverage", "kid_mean", "kid_std"):
         assert np.isfinite(scores[key])
     for key in ("weights_sha1", "resize", "quantization", "num_generated", "num_reference", "dataset",
@@ -150,7 +203,7 @@ def test_bad_inputs_fail_with_a_clear_message(tmp_path, mnist_test, real_png_fol
     np.savez(tmp_path / "few.npz", images=mnist_test[:5])
     with pytest.raises(ValueError, match="fewer than num_samples"):
         evaluate(str(tmp_path / "few.npz"), num_samples=10)
-    with pytest.raises(ValueError, match="not an exported generator"):
+    with pytest.raises(ValueError, match="missing.npz does not exist; check the path"):
         evaluate(str(tmp_path / "missing.npz"))
     with pytest.raises(ValueError, match="svhn images"):
         evaluate(str(tmp_path / "few.npz"), dataset="svhn", num_samples=5)

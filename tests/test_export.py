@@ -61,5 +61,5 @@ def test_to_uint8_quantizes_as_a_saved_png():
 
 
 def test_load_generator_names_the_fix_for_a_wrong_path(tmp_path):
-    with pytest.raises(InputError, match="tfgan_replica.cli.export --logdir"):
+    with pytest.raises(InputError, match=r"\./run.sh export --logdir"):
         export.load_generator(tmp_path)

@@ -7,6 +7,21 @@ from PIL import Image
 from tfgan_replica import images
 
 
+def test_image_grid_enlarges_each_image_and_sets_cells_apart():
+    digits = np.arange(5 * 2 * 3, dtype=np.uint8).reshape(5, 2, 3, 1)
+    grid = images.image_grid(digits, rows=2, scale=2, gap=1)
+    assert grid.shape == (2 * 4 + 1, 3 * 6 + 2, 1)
+    for index, digit in enumerate(digits):
+        top, left = 5 * (index // 3), 7 * (index % 3)
+        cell = grid[top:top + 4, left:left + 6]
+        np.testing.assert_array_equal(cell, digit.repeat(2, axis=0).repeat(2, axis=1))
+    assert (grid[4] == images.GRID_GAP_VALUE).all() and (grid[:, 6] == images.GRID_GAP_VALUE).all()
+    assert (grid[5:, 14:] == images.GRID_GAP_VALUE).all()  # the sixth place is empty
+    plain = images.image_grid(digits[:4], rows=2, scale=1, gap=0)
+    np.testing.assert_array_equal(plain, np.concatenate(
+        [np.concatenate(list(digits[:2]), axis=1), np.concatenate(list(digits[2:4]), axis=1)]))
+
+
 def test_palette_pngs_are_read_as_pixels_not_palette_indices(tmp_path):
     gray = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
     palette_gray = Image.fromarray(gray).convert("P", palette=Image.Palette.ADAPTIVE, colors=256)

@@ -31,6 +31,11 @@ GENERATOR_PARAMS = {
         + (25 * 128 * 3 + 3)  # ConvT 3
     ),
     "mlp": (100 * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (1024 * 784 + 784),
+    "cnn": (
+        (100 * 7 * 7 * 128 + 7 * 7 * 128) + 2 * 128  # Dense, BN on 128 channels
+        + (16 * 128 * 64 + 64) + 2 * 64  # 4x4 ConvT 64, BN
+        + (16 * 64 * 1 + 1)  # 4x4 ConvT 1
+    ),  # = 766,017
 }
 DISCRIMINATOR_PARAMS = {
     "dcgan_tutorial": (25 * 1 * 64 + 64) + (25 * 64 * 128 + 128) + (7 * 7 * 128 + 1),
@@ -47,6 +52,10 @@ DISCRIMINATOR_PARAMS = {
     "mlp": (784 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 256 + 256) + (256 + 1),
     "conv": (16 * 1 * 64 + 64) + (16 * 64 * 128 + 128) + (7 * 7 * 128 + 1),
 }
+
+
+# The discriminator each generator is trained with, where it has no namesake.
+PAIRED_DISCRIMINATOR = {"cnn": "conv"}
 
 
 def trainable_count(model):
@@ -237,7 +246,8 @@ def test_mixed_precision_keeps_outputs_float32(name):
     tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         generator = networks.build_generator(name)
-        critic = networks.build_discriminator(name, spectral_norm=True)
+        critic = networks.build_discriminator(PAIRED_DISCRIMINATOR.get(name, name),
+                                              spectral_norm=True)
         images = generator(tf.random.normal((2, 100)))
         assert images.dtype == tf.float32
         assert critic(images).dtype == tf.float32
@@ -260,11 +270,14 @@ def test_unknown_name_lists_the_choices():
         networks.build_discriminator("resnet")
 
 
-@pytest.mark.parametrize("name", ["mlp", "conv"])
-def test_report_b_networks_use_pytorch_default_initialization(name):
-    # PyTorch draws kernel and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-    critic = networks.build_discriminator(name)
-    for layer in critic.layers:
+@pytest.mark.parametrize("build, name", [
+    (networks.build_discriminator, "mlp"), (networks.build_discriminator, "conv"),
+    (networks.build_generator, "cnn")])
+def test_report_b_networks_use_pytorch_default_initialization(build, name):
+    # PyTorch draws kernel and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)); its fan-in of a
+    # transposed convolution counts out_channels * k * k, as Keras' (k, k, out, in) kernel does.
+    network = build(name)
+    for layer in network.layers:
         if hasattr(layer, "kernel"):
             kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
             bound = 1 / np.sqrt(np.prod(kernel.shape[:-1])) * (1 + 1e-6)  # float32 rounding

@@ -34,6 +34,12 @@ def test_report_settings():
     clip = presets.get_preset("mlp_wgan_clip")
     assert clip.d_optimizer == clip.g_optimizer == presets.rmsprop(5e-5, rho=0.99, epsilon=1e-16)
     assert presets.get_preset("dcgan_svhn").dataset == "svhn"
+    cnn, conv = presets.get_preset("cnn_hinge_sn"), presets.get_preset("mlp_conv_hinge_sn")
+    assert (cnn.generator, cnn.discriminator, cnn.report) == ("cnn", "conv", "B")
+    assert presets.changed_settings(conv.to_dict(), cnn) == ["name", "generator"]
+    augmented = presets.get_preset("cnn_hinge_sn_diffaug")
+    assert presets.changed_settings(cnn.to_dict(), augmented) == ["name", "diffaug"]
+    assert augmented.diffaug == "color,translation,cutout"
 
 
 @pytest.mark.parametrize("gradient", [1e-3, 1e-6, 1e-9])

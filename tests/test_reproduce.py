@@ -2,12 +2,15 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import tensorflow_datasets as tfds
 
 from conftest import REPO
 from tfgan_replica import checkpoints, data, presets, report, reproduction, trainer
+from tfgan_replica.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +216,80 @@ def test_unknown_preset_or_budget_fails_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="unknown budget 'huge'"):
         reproduction.reproduce(["mlp_bce"], "huge", tmp_path / "results")
     assert not (tmp_path / "results").exists()
+
+
+def _finished_run(results_dir, runs_dir, name="mlp_bce"):
+    """results.json with one finished smoke run of `name` whose run folder holds an
+    exported generator (a stand-in file: the scoring is stubbed)."""
+    generator = runs_dir / name / "generator"
+    generator.mkdir(parents=True)
+    (generator / "saved_model.pb").write_bytes(b"")
+    record = {"budget": "smoke", "seed": 7, "run_dir": str(runs_dir / name), "finished": "t0",
+              "preset": presets.get_preset(name).to_dict(), "evaluation": {"fid": 50.0}}
+    reproduction.write_json(results_dir / "results.json", {"runs": {name: record}})
+
+
+def test_finished_runs_are_scored_under_another_protocol_without_training(
+        tmp_path, monkeypatch, inception_weights_path):
+    results_dir, runs_dir = tmp_path / "results", tmp_path / "runs"
+    _finished_run(results_dir, runs_dir)
+    calls = []
+
+    def fake_evaluate(source, **kwargs):
+        calls.append((source, kwargs))
+        return {"fid": 60.0 + len(calls), "provenance": {"protocol": kwargs["protocol"]}}
+
+    monkeypatch.setattr(reproduction.metrics, "evaluate", fake_evaluate)
+    monkeypatch.setattr(reproduction.trainer, "train", lambda *a, **k: pytest.fail("trained"))
+    printed = []
+    score = dict(results_dir=results_dir, inception_weights=str(inception_weights_path),
+                 print_fn=printed.append)
+    results = reproduction.score_protocol("tf1", ["mlp_bce"], **score)
+    [(source, kwargs)] = calls
+    assert source == str(runs_dir / "mlp_bce" / "generator")
+    assert kwargs["protocol"] == "tf1" and kwargs["seed"] == 7 and kwargs["dataset"] == "mnist"
+    assert kwargs["num_samples"] == reproduction.SMOKE_SAMPLES
+    assert kwargs["num_reference"] == reproduction.SMOKE_SAMPLES
+    assert kwargs.get("sample_mode", "standard") == "standard"
+    run = results["runs"]["mlp_bce"]
+    assert run["evaluation"] == {"fid": 50.0}  # the primary column is left as it is
+    assert run["evaluation_protocols"] == {"tf1": {"fid": 61.0, "provenance": {"protocol": "tf1"}}}
+    assert printed == ["mlp_bce: FID 61.00 under tf1 (50.00 under pytorch_fid)"]
+
+    reproduction.score_protocol("tf1", ["mlp_bce"], **score)  # scored already: skipped
+    assert len(calls) == 1 and "skipped" in printed[-1]
+    reproduction.score_protocol("tf1", ["mlp_bce"], force=True, **score)
+    reproduction.score_protocol("clean", ["mlp_bce"], **score)
+    stored = report.load_results(results_dir)["runs"]["mlp_bce"]["evaluation_protocols"]
+    assert (stored["tf1"]["fid"], stored["clean"]["fid"]) == (62.0, 63.0)
+
+
+def test_scoring_under_another_protocol_refuses_what_it_cannot_score_before_any_work(
+        tmp_path, monkeypatch):
+    results_dir, runs_dir = tmp_path / "results", tmp_path / "runs"
+    _finished_run(results_dir, runs_dir)
+    monkeypatch.setattr(reproduction.metrics, "evaluate", lambda *a, **k: pytest.fail("scored"))
+    with pytest.raises(InputError, match="mlp_hinge_sn has no finished run"):
+        reproduction.score_protocol("tf1", ["mlp_bce", "mlp_hinge_sn"], results_dir)
+    shutil.rmtree(runs_dir)
+    with pytest.raises(InputError, match="mlp_bce's generator .* is not on this machine"):
+        reproduction.score_protocol("clean", ["mlp_bce"], results_dir)
+    results = report.load_results(results_dir)
+    results["runs"]["mlp_bce"]["preset"]["latent_dim"] += 1
+    reproduction.write_json(results_dir / "results.json", results)
+    with pytest.raises(InputError, match="mlp_bce changed since its recorded run"):
+        reproduction.score_protocol("tf1", ["mlp_bce"], results_dir)
+    with pytest.raises(InputError, match="pytorch_fid is every run's primary evaluation"):
+        reproduction.score_protocol("pytorch_fid", ["mlp_bce"], results_dir)
+    with pytest.raises(InputError, match="protocol must be one of"):
+        reproduction.score_protocol("legacy", ["mlp_bce"], results_dir)
+    completed = subprocess.run(
+        [sys.executable, "-m", "tfgan_replica.cli.reproduce", "--protocol=tf1", "--dry_run"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines()[-1] == (
+        "reproduce: --protocol=tf1 scores finished preset runs again; leave out --dry_run and "
+        "--ablations")
 
 
 def test_default_presets_cover_every_mnist_row_of_both_reports():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from tfgan_replica import presets, report, reproduction
+from tfgan_replica import claims, presets, report, reproduction
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import weights
 
@@ -270,18 +270,22 @@ def write_ablations_report(results_dir):
              "biased upward: compare within a table, not with the published numbers.", ""]
     for name, entry in sorted(load_ablations(results_dir)["studies"].items()):
         study = STUDIES.get(name)
+        curves = any("fid_curve" in record for record in entry["variants"].values())
         lines += [f"## {name}: {entry['base']}, {entry['epochs']} epochs", "", entry["question"], "",
-                  "| variant | change | course FID / P / R | FID / P / R | samples | steps "
+                  "| variant | change | course FID / P / R | FID / P / R "
+                  + ("| FID by epoch " if curves else "") + "| samples | steps "
                   "| train min | eval min |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|" + ("---|" if curves else "")]
         order = list(study.variants) if study else sorted(entry["variants"])
         for variant in [v for v in order if v in entry["variants"]]:
             record = entry["variants"][variant]
             scores = record["evaluation"]
             change = study.variants[variant][0] if study else ""
+            by_epoch = (f"| {' → '.join(f'{fid:.0f}' for _, fid in claims.epoch_fids(record))} "
+                        if curves else "")
             lines.append(
                 f"| {variant} | {change} | {report.fid_p_r(scores.get('course'))} "
-                f"| {report.fid_p_r(scores)} | {scores['provenance']['num_generated']} "
+                f"| {report.fid_p_r(scores)} {by_epoch}| {scores['provenance']['num_generated']} "
                 f"| {record['steps']} | {record['train_seconds'] / 60:.1f} "
                 f"| {record['eval_seconds'] / 60:.1f} |")
         lines.append("")

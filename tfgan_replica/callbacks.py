@@ -1,4 +1,5 @@
-"""Keras callbacks that make a GAN run observable: TensorBoard, sample grids, FID, NaN guard.
+"""Keras callbacks that make a GAN run observable: TensorBoard, sample grids, FID, NaN guard,
+the console.
 
 The callbacks read the global step from the `step` that `checkpoints.CheckpointCallback`
 (the `saver`) advances, so it must come first in the list. Their per-step work reads only
@@ -17,9 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_replica import data, sampling
+from tfgan_replica.choices import DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
 from tfgan_replica.images import image_grid, save_png, to_uint8
-from tfgan_replica.metrics import reference
+from tfgan_replica.metrics import protocols, reference
 from tfgan_replica.metrics.features import FeatureExtractor
 from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
 
@@ -95,20 +97,25 @@ class MetricsLogger(keras.callbacks.Callback):
         self.writer.flush()
 
 
+# Digits a side of a sample grid: 64 samples, enough to judge diversity and mode collapse.
+GRID_SIZE = 8
+
+
 class SampleGrid(keras.callbacks.Callback):
-    """After each epoch, draws one fixed noise batch as a grid PNG and a TensorBoard image
-    at the global step (the model's `critic_updates`).
+    """After each epoch, draws one fixed noise batch as a `size` x `size` grid PNG (the
+    layout of `images.image_grid`) and a TensorBoard image at the global step (the model's
+    `critic_updates`).
 
     The noise never changes, so the grids of successive epochs show the same
     latent points (the EMA generator's, when it is on).
     """
 
-    def __init__(self, run_dir, writer, latent_dim, seed=0, rows=4, cols=4):
+    def __init__(self, run_dir, writer, latent_dim, seed=0, size=GRID_SIZE):
         super().__init__()
         self.folder = Path(run_dir, "samples")
         self.writer = writer
-        self.noise = sampling.latent_noise(rows * cols, latent_dim, seed)
-        self.rows = rows
+        self.noise = sampling.latent_noise(size * size, latent_dim, seed)
+        self.rows = size
         self.last_path = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -132,18 +139,21 @@ class FIDCallback(keras.callbacks.Callback):
     is not None, otherwise `model.generator`; latent_dim defaults to `model.latent_dim`.
     The same noise (drawn with `seed`) is used at every evaluation. FID of 2,048 samples is
     biased upward against the 10,000-sample protocol but cheap: compare it across epochs
-    and runs of the same settings, not with published numbers.
+    and runs of the same settings, not with published numbers. `protocol` is the FID
+    protocol's preprocessing (see `metrics.protocols`); its reference is cached apart.
     """
 
     def __init__(self, generator_fn=None, every_epochs=5, num_samples=2048, dataset="mnist",
                  split="test", num_reference=None, inception_weights=None, logdir=None,
-                 batch_size=50, seed=0, latent_dim=None):
+                 batch_size=50, seed=0, latent_dim=None, protocol=DEFAULT_FID_PROTOCOL):
         super().__init__()
         if every_epochs < 1:
             raise InputError(f"every_epochs must be at least 1, got {every_epochs}")
         if num_samples < 2:
             raise InputError(f"num_samples must be at least 2, got {num_samples}")
         data.image_shape(dataset)
+        protocols.get_protocol(protocol)
+        self.protocol = protocol
         self.generator_fn = generator_fn
         self.every_epochs = every_epochs
         self.num_samples = num_samples
@@ -168,7 +178,8 @@ class FIDCallback(keras.callbacks.Callback):
         """FID of the current generator against the cached reference statistics (NaN when
         the generator outputs NaN or Inf)."""
         if self._extractor is None:
-            self._extractor = FeatureExtractor.shared(self.inception_weights, self.batch_size)
+            self._extractor = FeatureExtractor.shared(self.inception_weights, self.batch_size,
+                                                      self.protocol)
             self._reference_stats = reference.reference_features(
                 self._extractor, self.dataset, self.split, self.num_reference, progress=False
             ).statistics
@@ -214,10 +225,40 @@ class NanGuard(keras.callbacks.Callback):
                             f"last good checkpoint: {latest}")
 
 
-class EpochSummary(keras.callbacks.Callback):
-    """Prints one line per epoch: step, metrics, time and the sample grid written."""
+def console_logs(model, logs):
+    """The metrics of `logs` a person reads while training: the GAN's `console_metric_names`
+    and FID. The others stay in TensorBoard and in `fit`'s history."""
+    logs = logs or {}
+    return {name: logs[name] for name in (*model.console_metric_names, "fid") if name in logs}
 
-    KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "em_estimate", "fid")
+
+class ProgressBar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar over `console_logs` only (all metrics make a 230-character line).
+
+    It counts epochs out of the run's `epochs`, not the `fit` call's (a resumed run's
+    first `fit` may end early), and a bar stopped inside its epoch (a signal, a
+    divergence) ends at the step reached, not at the epoch's last.
+    """
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.run_epochs = epochs
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = self.run_epochs
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, console_logs(self.model, logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:
+            self.target = self.seen
+        super().on_epoch_end(epoch, console_logs(self.model, logs))
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """Prints one line per epoch: step, `console_logs`, time and the sample grid written."""
 
     def __init__(self, epochs, saver, sample_grid, print_fn=print):
         super().__init__()
@@ -231,8 +272,7 @@ class EpochSummary(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        values = logs or {}
-        metrics = " ".join(f"{k}={values[k]:.4f}" for k in self.KEYS if k in values)
+        metrics = " ".join(f"{k}={v:.4f}" for k, v in console_logs(self.model, logs).items())
         self.print_fn(
             f"epoch {epoch + 1}/{self.epochs} step {self.saver.step} {metrics} "
             f"({time.monotonic() - self.started:.1f} s) samples: {self.sample_grid.last_path}")

@@ -5,12 +5,16 @@ TF's `CheckpointManager` makes a save atomic: the tensors are written to a
 the `checkpoint` index file rewritten (through a temp file and a rename). A crash in
 the middle of a save therefore leaves the index pointing at the last complete
 checkpoint. `Checkpointer.save` also refuses to write non-finite weights, so a
-diverged run can never replace its last good state.
+diverged run can never replace its last good state. Files damaged later (a full disk, a
+cut copy) are caught on reading: `newest_intact` names them and falls back to the newest
+checkpoint that still reads back whole.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 import time
 
@@ -30,6 +34,45 @@ class NonFiniteStateError(InputError):
 
 class CheckpointMismatchError(InputError):
     """The newest checkpoint lacks part of the run's state: another version wrote it."""
+
+
+def _damage(path):
+    """Why the checkpoint `path` cannot be read back, or None when every value can."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)  # checks the length and the checksum of every value
+    except (tf.errors.OpError, IndexError, ValueError) as error:  # IndexError: cut short
+        return (str(error).strip() or type(error).__name__).splitlines()[0]
+    return None
+
+
+def _to_stderr(line):
+    """Looked up at each call, so that a redirected `sys.stderr` receives the line."""
+    print(line, file=sys.stderr)
+
+
+def newest_intact(directory, print_fn=_to_stderr):
+    """The newest checkpoint in `directory` that reads back whole, or None if it has none.
+
+    Newer damaged ones are named to `print_fn` in one line; when all are damaged, raises
+    `InputError` naming them.
+    """
+    state = tf.train.get_checkpoint_state(str(directory))
+    damaged = []
+    for path in reversed(state.all_model_checkpoint_paths if state else []):
+        reason = _damage(path)
+        if reason is None:
+            if damaged:
+                print_fn("".join(f"checkpoint {p} is damaged ({r}); " for p, r in damaged)
+                         + f"using {os.path.basename(path)}, the newest intact one")
+            return path
+        damaged.append((path, reason))
+    if damaged:
+        raise InputError(f"no intact checkpoint in {directory}: "
+                         + "".join(f"{os.path.basename(p)} is damaged ({r}); " for p, r in damaged)
+                         + "train the run again in a new --logdir")
+    return None
 
 
 def _seed_states(model):
@@ -98,10 +141,10 @@ class Checkpointer:
                 f"the last good checkpoint is {self.latest}")
         return self.manager.save(checkpoint_number=int(self.step))
 
-    def restore_latest(self):
-        """Restores the newest checkpoint in `restore_from` (all of it must match); returns its
-        path or None."""
-        path = tf.train.latest_checkpoint(self.restore_from)
+    def restore_latest(self, print_fn=_to_stderr):
+        """Restores the newest intact checkpoint in `restore_from` (all of it must match);
+        returns its path or None. `print_fn` hears of damaged newer ones."""
+        path = newest_intact(self.restore_from, print_fn)
         if path is not None:
             build_optimizers(self.model)
             try:

@@ -9,6 +9,10 @@ OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 BUDGETS = ("smoke", "cpu", "full")
+# How images reach the FID network's 299x299 input (see `metrics.protocols`); the first,
+# pytorch-fid's, is every result's primary column.
+FID_PROTOCOLS = ("pytorch_fid", "tf1", "clean")
+DEFAULT_FID_PROTOCOL = FID_PROTOCOLS[0]
 # The label of real images in the cross-entropy loss: 1.0 is the plain loss, 0.9
 # one-sided label smoothing (a preset's choice, never a silent default).
 REAL_TARGET = 1.0

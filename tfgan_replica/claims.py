@@ -22,7 +22,8 @@ NOTE = ("Each claim compares the FID of report B's rows under report B's own eva
 class Claim:
     text: str
     rows: tuple[str, ...]
-    holds: Callable[[dict], bool]  # FID by row -> does the claim hold?
+    holds: Callable[[dict], bool]  # the metric by row -> does the claim hold?
+    metric: str = "fid"  # or "recall", where that is all report B published
 
 
 CLAIMS = (
@@ -43,13 +44,17 @@ CLAIMS = (
           lambda fid: fid["mlp_diffaug_safe"] < fid["mlp_hinge_sn"]),
     Claim("Minibatch standard deviation improves on the row it extends (hinge + SN)",
           ("mlp_hinge_sn", "mlp_mbstd"), lambda fid: fid["mlp_mbstd"] < fid["mlp_hinge_sn"]),
+    Claim("DiffAugment improves recall with a CNN D (0.82 vs 0.80)",
+          ("cnn_hinge_sn", "cnn_hinge_sn_diffaug"),
+          lambda recall: recall["cnn_hinge_sn_diffaug"] > recall["cnn_hinge_sn"], "recall"),
 )
 
 
-def course_fid(run):
-    """The FID under report B's evaluator, or the standard one where a run has no course column."""
+def course_score(run, metric="fid"):
+    """`metric` under report B's evaluator, or the standard one where a run has no course
+    column."""
     scores = run["evaluation"]
-    return scores.get("course", scores)["fid"]
+    return scores.get("course", scores)[metric]
 
 
 def claim_rows(all_runs, published):
@@ -58,29 +63,35 @@ def claim_rows(all_runs, published):
     `all_runs` is results.json's "runs", repeats with other seeds included.
     """
     by_preset = presets.current_runs(all_runs)
-    lines = ["| claim | our FID (report B's evaluator) | holds in our runs | in report B's numbers |",
+    lines = ["| claim | ours (report B's evaluator) | holds in our runs | in report B's numbers |",
              "|---|---|---|---|"]
     for claim in CLAIMS:
-        fids = {name: [course_fid(run) for run in by_preset.get(name, [])] for name in claim.rows}
-        missing = [name for name, values in fids.items() if not values]
+        scores = {name: [course_score(run, claim.metric) for run in by_preset.get(name, [])]
+                  for name in claim.rows}
+        missing = [name for name, values in scores.items() if not values]
         if missing:
             evidence, verdict = "", f"not yet measured ({', '.join(missing)})"
         else:
-            evidence = ", ".join(_evidence(name, values) for name, values in fids.items())
-            means = {name: float(np.mean(values)) for name, values in fids.items()}
+            evidence = ", ".join(_evidence(name, values, claim.metric)
+                                 for name, values in scores.items())
+            means = {name: float(np.mean(values)) for name, values in scores.items()}
             verdict = "holds" if claim.holds(means) else "does not hold"
-        if all(name in published for name in claim.rows):
-            theirs = "holds" if claim.holds({n: published[n]["fid"] for n in claim.rows}) else "does not hold"
+        if all(claim.metric in published.get(name, {}) for name in claim.rows):
+            theirs = ("holds" if claim.holds({n: published[n][claim.metric] for n in claim.rows})
+                      else "does not hold")
         else:
-            theirs = "no published FID"
+            theirs = f"no published {'FID' if claim.metric == 'fid' else claim.metric}"
         lines.append(f"| {claim.text} | {evidence} | {verdict} | {theirs} |")
     return lines
 
 
-def _evidence(name, fids):
-    if len(fids) == 1:
-        return f"{name} {fids[0]:.1f}"
-    return f"{name} {np.mean(fids):.1f} ± {np.std(fids, ddof=1):.1f} ({len(fids)} seeds)"
+def _evidence(name, values, metric="fid"):
+    digits = 1 if metric == "fid" else 2
+    label = name if metric == "fid" else f"{name} {metric}"
+    if len(values) == 1:
+        return f"{label} {values[0]:.{digits}f}"
+    return (f"{label} {np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f} "
+            f"({len(values)} seeds)")
 
 
 # Report A published no numbers: its claims are about quality over training, checked on the

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from tfgan_replica.choices import DATASET_SHAPES
 from tfgan_replica.errors import InputError
-from tfgan_replica.images import ImageFileError, read_idx, read_npz, read_png_folder
+from tfgan_replica.images import ImageFileError, npz_names, read_idx, read_npz, read_png_folder
 
 TFDS_NAMES = {"mnist": "mnist", "svhn": "svhn_cropped"}
 BUNDLED_MNIST = Path(__file__).parent / "data_files" / "mnist.npz"
@@ -140,6 +140,10 @@ def _load_npz(path, split, expected_sha256=None):
                 f"({expected_sha256}); reinstall the package or pass a local copy by path"
             )
     with _reading():
+        splits = sorted(name[2:] for name in npz_names(path) if name.startswith("x_"))
+        if splits and split not in splits:
+            raise DatasetError(f"{path} holds no split {split!r}, only {', '.join(splits)}; "
+                               f"choose one of those (evaluate --split)")
         images, labels = read_npz(path, (f"x_{split}", f"y_{split}"),
                                   "a keras-layout .npz holds x_train, y_train, x_test, y_test")
     return images, labels.astype(np.int64)
@@ -196,7 +200,8 @@ def _load_tfds(tfds_name, split):
         raise DatasetError(
             f"tfds dataset {tfds_name!r} is not downloaded and there is no network to fetch it; "
             f"download it where there is a network (tfds build {tfds_name}) and copy "
-            f"~/tensorflow_datasets here, or pass a local .npz / folder with source=PATH"
+            f"~/tensorflow_datasets here, or pass a local .npz or folder: --data_source=PATH "
+            f"to train, --reference_source=PATH to evaluate (source=PATH in Python)"
         )
     builder.download_and_prepare()
     dataset = builder.as_dataset(split=split, as_supervised=True).batch(4096)

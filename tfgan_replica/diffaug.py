@@ -189,16 +189,18 @@ def parse_policy(policy) -> tuple[str, ...]:
     """Validate a policy and return its op names in order of application.
 
     ``policy`` is ``None``, a comma-separated string or a sequence of names; named
-    policies (``safe``) are expanded, blanks are ignored. Raises ``ValueError`` on an
-    unknown name, so a trainer can fail before building anything.
+    policies (``safe``) are expanded, and a blank policy is the identity. Raises
+    ``ValueError`` on an unknown or empty name (``color,,translation``), so a trainer can
+    fail before building anything.
     """
-    if policy is None:
+    if policy is None or (isinstance(policy, str) and not policy.strip()):
         return ()
     names = policy.split(",") if isinstance(policy, str) else list(policy)
     ops = []
     for name in (n.strip().lower() for n in names):
         if not name:
-            continue
+            raise InputError(f"empty op name in DiffAugment policy {policy!r}; separate op "
+                             f"names by single commas, e.g. 'color,translation'")
         if name in NAMED_POLICIES:
             ops.extend(NAMED_POLICIES[name])
         elif name in OPS:

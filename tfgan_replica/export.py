@@ -4,7 +4,7 @@
     images = tf.saved_model.load("runs/x/generator").serve(z)  # float32 NHWC in [-1, 1]
 
 From a run's newest checkpoint: `export_run("runs/RUN")`, or on the command line
-`python -m tfgan_replica.cli.export --logdir=runs/RUN`.
+`./run.sh export --logdir=runs/RUN`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfgan_replica.errors import InputError
+from tfgan_replica.outputs import check_writable
 
 ENDPOINT = "serve"
 
@@ -65,7 +66,7 @@ def load_generator(path):
     """Loads an exported generator; returns (serve function, latent_dim)."""
     if not Path(path, "saved_model.pb").is_file():
         raise InputError(f"{path}: not an exported generator (no saved_model.pb); "
-                                f"create one with `python -m tfgan_replica.cli.export --logdir=RUN`")
+                                f"create one with `./run.sh export --logdir=RUN`")
     loaded = tf.saved_model.load(str(path))
     signature = getattr(loaded, ENDPOINT).concrete_functions[0].structured_input_signature
     # The closure keeps `loaded` alive: its variables die with it.
@@ -73,7 +74,8 @@ def load_generator(path):
 
 
 def export_run(run_dir, output=None):
-    """Exports the (EMA) generator of `run_dir`'s newest checkpoint; returns the export path."""
+    """Exports the (EMA) generator of `run_dir`'s newest intact checkpoint; returns the export
+    path. Damaged newer checkpoints are named on stderr."""
     from tfgan_replica import checkpoints, networks, presets
 
     run_dir = Path(run_dir)
@@ -81,9 +83,11 @@ def export_run(run_dir, output=None):
     if not config_path.is_file():
         raise InputError(f"{run_dir}: no config.json; is it a training run directory?")
     preset = presets.from_dict(json.loads(config_path.read_text())["preset"])
-    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    output = Path(output or run_dir / "generator")
+    check_writable(output, folder=True)
+    latest = checkpoints.newest_intact(run_dir / "checkpoints")
     if latest is None:
         raise InputError(f"{run_dir}/checkpoints: no checkpoint yet; train at least one epoch")
     generator = networks.build_generator(preset.generator, preset.latent_dim)
     checkpoints.restore_generator(generator, latest, ema=preset.ema_decay is not None)
-    return export_generator(generator, output or run_dir / "generator", preset.latent_dim)
+    return export_generator(generator, output, preset.latent_dim)

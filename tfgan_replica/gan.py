@@ -97,6 +97,8 @@ class GAN(keras.Model):
     family = "bce"
     option_names = ("real_target",)
     extra_metric_names = ()
+    # What the console shows while training; every metric goes to TensorBoard and the history.
+    console_metric_names = ("d_loss", "g_loss")
 
     def __init__(self, generator, discriminator, latent_dim=100, real_target=REAL_TARGET,
                  n_critic=1, n_critic_in_step=False, ema_decay=None, augment=None,
@@ -361,6 +363,9 @@ class HingeGAN(GAN):
 
 class _WassersteinGAN(GAN):
     """Wasserstein losses; subclasses keep the critic (roughly) 1-Lipschitz."""
+
+    # A (roughly) 1-Lipschitz critic makes d_real - d_fake an estimate of the EM distance.
+    console_metric_names = (*GAN.console_metric_names, "em_estimate")
 
     def __init__(self, generator, discriminator, n_critic=5, **kwargs):
         super().__init__(generator, discriminator, real_target=None,

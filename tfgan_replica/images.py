@@ -8,6 +8,7 @@ goes through `read_npz`, `read_idx` and `read_png_folder`, and checks arrays wit
 fails alike wherever it is read.
 """
 
+import contextlib
 import dataclasses
 import gzip
 import math
@@ -85,21 +86,35 @@ class ImageFileError(InputError):
     """An image file or folder that cannot be read; the message names it and the fix."""
 
 
-def read_npz(path, keys, layout):
-    """The arrays `keys` of the .npz at `path`, read without pickles; `layout` tells the
-    user what the file should hold."""
+@contextlib.contextmanager
+def _open_npz(path):
+    """The .npz at `path`, opened without pickles; a file numpy cannot read, while open or
+    while reading an array, raises `ImageFileError`."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in keys if key not in archive.files]
-            if missing:
-                raise ImageFileError(f"{path}: missing arrays {missing} (found {archive.files}); "
-                                     f"{layout}")
-            return [archive[key] for key in keys]
+            yield archive
     except ImageFileError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         raise ImageFileError(f"{path}: truncated or corrupt .npz ({error}); write or download "
                              "it again") from error
+
+
+def npz_names(path):
+    """The names of the arrays in the .npz at `path`, none of them read."""
+    with _open_npz(path) as archive:
+        return list(archive.files)
+
+
+def read_npz(path, keys, layout):
+    """The arrays `keys` of the .npz at `path`, read without pickles; `layout` tells the
+    user what the file should hold."""
+    with _open_npz(path) as archive:
+        missing = [key for key in keys if key not in archive.files]
+        if missing:
+            raise ImageFileError(f"{path}: missing arrays {missing} (found {archive.files}); "
+                                 f"{layout}")
+        return [archive[key] for key in keys]
 
 
 def _png_pixels(image):
@@ -197,11 +212,20 @@ def save_png(image, path):
     Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
 
 
-def image_grid(images, rows):
-    """uint8 (N, H, W, C) -> one (rows*H, cols*W, C) image, filled row by row."""
+# The sample grids' layout (runs, TensorBoard, `sample --output=X.png`, results/): each digit
+# at twice its size, cells apart on a gray that neither black background nor white strokes have.
+GRID_SCALE, GRID_GAP, GRID_GAP_VALUE = 2, 2, 128
+
+
+def image_grid(images, rows, scale=GRID_SCALE, gap=GRID_GAP):
+    """uint8 (N, H, W, C) -> one image of `rows` rows filled row by row, each image enlarged
+    `scale` times (nearest neighbour, so pixels stay sharp) and cells `gap` pixels apart."""
+    images = images.repeat(scale, axis=1).repeat(scale, axis=2)
     count, height, width, channels = images.shape
     cols = math.ceil(count / rows)
-    padded = np.zeros((rows * cols, height, width, channels), images.dtype)
-    padded[:count] = images
-    grid = padded.reshape(rows, cols, height, width, channels).swapaxes(1, 2)
-    return grid.reshape(rows * height, cols * width, channels)
+    grid = np.full((rows * (height + gap) - gap, cols * (width + gap) - gap, channels),
+                   GRID_GAP_VALUE, images.dtype)
+    for index, image in enumerate(images):
+        top, left = (height + gap) * (index // cols), (width + gap) * (index % cols)
+        grid[top:top + height, left:left + width] = image
+    return grid

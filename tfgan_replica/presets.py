@@ -11,6 +11,8 @@ Add a preset with `register(Preset(...))`.
 from __future__ import annotations
 
 import dataclasses
+import re
+import textwrap
 
 from tfgan_replica.choices import DATASET_SHAPES, FAMILIES, OPTIMIZERS, REAL_TARGET
 from tfgan_replica.errors import InputError
@@ -219,8 +221,9 @@ def _validate(p):
         fail(f"cpu_epochs must be >= 1 or None (then epochs), got {p.cpu_epochs}")
     if p.report not in REPORTS:
         fail(f"report must be one of {list(REPORTS)}, got {p.report!r}")
-    if p.epochs < 1 or p.batch_size < 1 or p.latent_dim < 1:
-        fail("epochs, batch_size and latent_dim must be positive")
+    for name in ("epochs", "batch_size", "latent_dim"):
+        if getattr(p, name) < 1:
+            fail(f"{name} must be positive (>= 1), got {getattr(p, name)}")
     _validate_networks(p, fail)
     if p.diffaug:
         _validate_diffaug(p, fail)
@@ -283,6 +286,24 @@ def get_preset(name):
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]
+
+
+def summary(preset, width=90):
+    """One line of what `preset` is: the first sentence of its note, shortened to `width`."""
+    first = re.split(r"(?<=\.)\s+(?=[A-Z])", preset.note, maxsplit=1)[0]
+    return textwrap.shorten(first, width, placeholder=" ...")
+
+
+def listing():
+    """Every preset as one line (report, name, epochs, epochs of the cpu budget, `summary`),
+    sorted by report (A, B, ours, then none) and name: what `./run.sh presets` prints."""
+    rows = [("report", "preset", "epochs", "cpu_epochs", "what it is")]
+    rows += [(p.report or "-", p.name, str(p.epochs), str(p.cpu_epochs or p.epochs), summary(p))
+             for p in sorted(PRESETS.values(), key=lambda p: (REPORTS.index(p.report), p.name))]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    lines = ["  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[4]])
+             for row in rows]
+    return "\n".join(lines + ["train one with: ./run.sh train --preset=NAME"])
 
 
 SEED_MARK = "@seed"
@@ -414,6 +435,15 @@ _variant("mlp_hinge_sn", "mlp_diffaug_safe", "Report B: the 'safe' DiffAugment p
          "(blur, small noise, grid cutout; no translation), on the hinge + SN row (with its Adam beta_1 0.5).", diffaug="safe")
 _variant("mlp_hinge_sn", "mlp_mbstd", "Report B: minibatch standard deviation layer in D "
          "(Karras et al. 2017), on the hinge + SN row (with its Adam beta_1 0.5).", minibatch_stddev=True)
+
+# Report B's "illegal CNN upgrade": a CNN generator with the conv D, hinge + SN as its conv
+# row, then the DiffAugment policy that broke its MLP D (it publishes recall only).
+_variant("mlp_conv_hinge_sn", "cnn_hinge_sn", "Report B: the CNN upgrade, the `cnn` generator "
+         "with the conv D (hinge, spectral norm in D, the SN rows' Adam beta_1 0.5); also read as "
+         "its 'DCGAN with hinge loss' row.", generator="cnn")
+_variant("cnn_hinge_sn", "cnn_hinge_sn_diffaug", "Report B: the CNN upgrade with DiffAugment "
+         "color + translation + cutout, the policy its MLP D broke down on.",
+         diffaug="color,translation,cutout")
 
 # Report A: the WGAN of its MNIST experiment, on SVHN.
 _variant("wgan_clip_mnist", "wgan_clip_svhn", "Report A, WGAN with weight clipping on the SVHN "

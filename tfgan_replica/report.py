@@ -25,6 +25,8 @@ PUBLISHED = {
     "mlp_hinge_sn": {"fid": 30.38, "precision": 0.27, "recall": 0.20},
     "mlp_conv_hinge_sn": {"fid": 60.53, "precision": 0.22, "recall": 0.17},
     "mlp_wgan_gp": {"fid": 41.43, "precision": 0.50, "recall": 0.24},
+    "cnn_hinge_sn": {"recall": 0.80},
+    "cnn_hinge_sn_diffaug": {"recall": 0.82},
 }
 PROTOCOL_NOTE = (
     "Our protocol: FID Inception (inception-2015-12-05, pool_3), generated images "
@@ -163,9 +165,12 @@ def _course(scores):
 
 
 def fid_p_r(numbers):
+    """"FID / P / R", a dash for a number that is not there (report B's CNN rows publish
+    recall only)."""
     if numbers is None:
         return "—"
-    return f"{numbers['fid']:.2f} / {numbers['precision']:.2f} / {numbers['recall']:.2f}"
+    return " / ".join("—" if numbers.get(key) is None else f"{numbers[key]:.2f}"
+                      for key in ("fid", "precision", "recall"))
 
 
 def _is_critic(run):

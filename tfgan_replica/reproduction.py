@@ -23,9 +23,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_replica import callbacks, data, images, metrics, presets, report, trainer
-from tfgan_replica.choices import BUDGETS
+from tfgan_replica.choices import BUDGETS, DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
-from tfgan_replica.metrics import weights
+from tfgan_replica.metrics import protocols, weights
 
 SMOKE_STEPS = 3
 SMOKE_SAMPLES = 128
@@ -52,7 +52,8 @@ def check_budget(budget):
 def sample_mode(preset):
     """Report B's rows (and ours on its generator) are also scored by report B's own
     evaluator, beside the standard protocol."""
-    return "course" if preset.generator == "mlp" and preset.report in ("B", "ours") else "standard"
+    course = preset.report == "B" or (preset.report == "ours" and preset.generator == "mlp")
+    return "course" if course else "standard"
 
 
 def floor_sample_mode(dataset):
@@ -112,6 +113,63 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
                  f"{report.write_report(results_dir)}")
     _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn)
     return report.load_results(results_dir)
+
+
+def score_protocol(protocol, preset_names=None, results_dir="results", force=False,
+                   inception_weights=None, print_fn=print, seeds=None):
+    """Scores finished runs under another FID protocol, from the generator each run
+    exported, without training; returns results.json.
+
+    The scores go to the run's `evaluation_protocols[protocol]`, beside its primary
+    (pytorch_fid) `evaluation`, with the same samples (the run's seed), sizes and
+    reference split, so the protocols compare at equal N. A run scored under `protocol`
+    already is skipped unless `force`. Every run is checked before any is scored: it must
+    be recorded, of its preset's current definition, with its generator on this machine.
+    """
+    protocols.get_protocol(protocol)
+    if protocol == DEFAULT_FID_PROTOCOL:
+        raise InputError(f"{DEFAULT_FID_PROTOCOL} is every run's primary evaluation; name "
+                         "another protocol to score finished runs under")
+    runs = seeded_runs([presets.get_preset(n) for n in preset_names or default_presets()], seeds)
+    results_dir = Path(results_dir)
+    recorded = report.load_results(results_dir)["runs"]
+    problems = []
+    for name, preset in runs:
+        record = recorded.get(name)
+        if record is None:
+            problems.append(f"{name} has no finished run in {results_dir / 'results.json'}")
+        elif presets.changed_fields(record["preset"], preset):
+            problems.append(f"{name} changed since its recorded run")
+        elif not (_generator(record) / "saved_model.pb").is_file():
+            problems.append(f"{name}'s generator {_generator(record)} is not on this machine")
+    if problems:
+        raise InputError("; ".join(problems) + "; train them first with ./run.sh reproduce "
+                         "--presets=...")
+    inception_weights = str(weights.resolve_weights(inception_weights))
+    for name, preset in runs:
+        record = report.load_results(results_dir)["runs"][name]
+        if protocol in record.get("evaluation_protocols", {}) and not force:
+            print_fn(f"{name}: scored under {protocol} already, skipped (--force scores again)")
+            continue
+        num_samples, num_reference = evaluation_sizes(record["budget"])
+        scores = metrics.evaluate(str(_generator(record)), dataset=preset.dataset, split="test",
+                                  num_samples=num_samples, num_reference=num_reference,
+                                  inception_weights=inception_weights, seed=record["seed"],
+                                  protocol=protocol)
+        results = report.load_results(results_dir)  # keep what others wrote meanwhile
+        if results["runs"].get(name, {}).get("finished") != record["finished"]:
+            print_fn(f"{name}: trained again while being scored; its {protocol} score is dropped")
+            continue
+        results["runs"][name].setdefault("evaluation_protocols", {})[protocol] = scores
+        write_json(results_dir / "results.json", results)
+        print_fn(f"{name}: FID {scores['fid']:.2f} under {protocol} "
+                 f"({record['evaluation']['fid']:.2f} under {DEFAULT_FID_PROTOCOL})")
+    return report.load_results(results_dir)
+
+
+def _generator(record):
+    """The generator a finished run exported (see `trainer.train`)."""
+    return Path(record["run_dir"]) / "generator"
 
 
 def seeded_runs(chosen, seeds=None):
@@ -316,7 +374,8 @@ def _keep_real_grid(results_dir, dataset):
     path = results_dir / "samples" / f"real_{dataset}.png"
     if not path.exists():
         real, _ = data.load_arrays(dataset, "test")
-        images.save_png(images.image_grid(real[:16], rows=4), path)
+        side = callbacks.GRID_SIZE
+        images.save_png(images.image_grid(real[:side * side], rows=side), path)
 
 
 def write_json(path, value):

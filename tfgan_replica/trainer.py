@@ -4,14 +4,16 @@
     print(result.run_dir, result.export_path, result.metrics)
 
 Everything is validated before any work: the preset, the options, the data
-source and the network shapes. A run directory holds `config.json`,
+source and the network shapes; the run folder must be writable and is locked
+(`run_lock`) while it trains. A run directory holds `config.json`,
 `tensorboard/`, `samples/epoch_XXXX.png`, `checkpoints/` and `generator/` (the
-exported SavedModel). `resume=True` continues the newest checkpoint of `logdir`
+exported SavedModel). `resume=True` continues the newest intact checkpoint of `logdir`
 with the same step count and the same data order as an uninterrupted run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -23,7 +25,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tfgan_replica import callbacks, checkpoints, data, export, gan, networks, presets, replicas
+from tfgan_replica import (callbacks, checkpoints, data, export, gan, networks, outputs, presets,
+                           replicas, run_lock)
 from tfgan_replica.choices import PRECISIONS, STRATEGIES
 from tfgan_replica.errors import InputError
 
@@ -99,9 +102,10 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
                 raise InputError(f"cannot resume {run_dir} with other settings {changed}; only "
                                  f"the run length {list(presets.RUN_LENGTH_FIELDS)} may change")
             saved = preset
-        if overrides.get("batch_size") not in (None, saved.batch_size):
-            raise InputError(f"cannot resume {run_dir} with batch size {overrides['batch_size']}: "
-                             f"it was trained with {saved.batch_size}")
+        for name in ("batch_size", "seed"):  # a run keeps the data order they set
+            if overrides.get(name) not in (None, getattr(saved, name)):
+                raise InputError(f"cannot resume {run_dir} with {name} {overrides[name]}: "
+                                 f"it was trained with {getattr(saved, name)}")
         preset = saved
     elif preset is None:
         preset = DEFAULT_PRESET
@@ -131,11 +135,15 @@ def _run_dir(logdir, preset_name, resume):
     return run_dir
 
 
-def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=False,
+def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, resume=False,
           precision=None, strategy="default", jit_compile=False, diffaug=None,
           data_source=None, steps_per_epoch=None, log_every_n_steps=LOG_EVERY_N_STEPS,
-          export_generator=True, print_fn=print, verbose=None, extra_callbacks=()):
+          grid_size=None, export_generator=True, print_fn=print, verbose=None,
+          extra_callbacks=()):
     """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
+
+    The samples/ and TensorBoard grids show `grid_size` x `grid_size` digits (default
+    `callbacks.GRID_SIZE`, or the resumed run's).
 
     `extra_callbacks` (e.g. `callbacks.FIDCallback`) run after each epoch's checkpoint, before
     the epoch's summary line. Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
@@ -154,7 +162,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
     run_dir = _run_dir(logdir, preset_name, resume)
     saved_config = _saved_config(run_dir) if resume else None
     preset = _resolve_preset(preset, saved_config, run_dir,
-                             dict(epochs=epochs, batch_size=batch_size, diffaug=diffaug))
+                             dict(epochs=epochs, batch_size=batch_size, seed=seed, diffaug=diffaug))
     if saved_config is not None:  # keep the data, epoch length and precision of the run resumed
         data_source = data_source or saved_config["data_source"]
         steps_per_epoch = steps_per_epoch or saved_config["steps_per_epoch"]
@@ -163,26 +171,46 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, resume=Fals
                              f"{saved_config['precision']}; leave out --precision or pass "
                              f"--precision={saved_config['precision']}")
         precision = saved_config["precision"]
+        if grid_size is None:
+            grid_size = saved_config.get("grid_size")
     precision = precision or "float32"
-    images, _ = data.load_arrays(preset.dataset, "train", data_source)
+    if grid_size is None:
+        grid_size = callbacks.GRID_SIZE
+    if grid_size < 1:
+        raise InputError(f"grid_size must be >= 1, got {grid_size}")
+    replica_count = distribution.num_replicas_in_sync
+    if preset.batch_size % replica_count:
+        raise InputError(f"batch size {preset.batch_size} is not divisible by the "
+                         f"{replica_count} replicas of strategy {strategy!r}; pick a multiple")
+    with _writing_run_folder(run_dir, distribution):
+        images, _ = data.load_arrays(preset.dataset, "train", data_source)
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(precision)
+        try:
+            keras.utils.set_random_seed(preset.seed)
+            with distribution.scope():
+                model = build_model(preset, jit_compile)
+            return _fit(model, preset, images, run_dir, resume, steps_per_epoch,
+                        log_every_n_steps, export_generator, print_fn, verbose,
+                        list(extra_callbacks),
+                        config=dict(preset=preset.to_dict(), precision=precision,
+                                    strategy=strategy, replicas=replica_count,
+                                    jit_compile=jit_compile, data_source=data_source,
+                                    steps_per_epoch=steps_per_epoch, grid_size=grid_size))
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
 
-    previous_policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(precision)
-    try:
-        replica_count = distribution.num_replicas_in_sync
-        if preset.batch_size % replica_count:
-            raise InputError(f"batch size {preset.batch_size} is not divisible by the "
-                             f"{replica_count} replicas of strategy {strategy!r}; pick a multiple")
-        keras.utils.set_random_seed(preset.seed)
-        with distribution.scope():
-            model = build_model(preset, jit_compile)
-        return _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
-                    export_generator, print_fn, verbose, list(extra_callbacks),
-                    config=dict(preset=preset.to_dict(), precision=precision, strategy=strategy,
-                                replicas=replica_count, jit_compile=jit_compile,
-                                data_source=data_source, steps_per_epoch=steps_per_epoch))
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
+
+def _writing_run_folder(run_dir, distribution):
+    """Checks that `run_dir` can be written and locks it for this training, before any work.
+
+    Only the chief writes the run folder (the other workers write scratch folders), so only
+    the chief checks and locks it: a second training there is refused, its own workers not.
+    """
+    if not replicas.is_chief(distribution):
+        return contextlib.nullcontext()
+    outputs.check_writable(run_dir, folder=True)
+    return run_lock.training_lock(run_dir)
 
 
 def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
@@ -207,15 +235,25 @@ def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
     checkpointer = checkpoints.Checkpointer(model, work_dir / "checkpoints",
                                             restore_from=run_dir / "checkpoints")
     if resume:
-        if checkpointer.restore_latest() is None:
+        restored = checkpointer.restore_latest(print_fn)
+        if restored is None:
             raise InputError(f"cannot resume: no checkpoint in {run_dir / 'checkpoints'}")
-        print_fn(f"resuming {checkpointer.latest} at epoch {int(checkpointer.epoch)}, "
-                 f"step {int(checkpointer.step)}")
+        epoch, step = int(checkpointer.epoch), int(checkpointer.step)
+        segments = _segments(step, steps_per_epoch, preset.epochs)
+        if not segments:
+            print_fn(f"{run_dir} has finished its {epoch} epoch{'s' * (epoch != 1)} (step "
+                     f"{step}); to train it longer, resume it with --epochs=N for an N above "
+                     f"{epoch}")
+            finished = TrainResult(run_dir, restored, None, {}, step, epoch, start_step=step,
+                                   train_seconds=float(checkpointer.train_seconds))
+            return _exported(finished, model, work_dir, preset, export_generator)
+        # 1-based, as the epoch lines: the epoch the next step belongs to
+        print_fn(f"resuming {restored} at epoch {segments[0][0] + 1}, step {step}")
     work_dir.mkdir(parents=True, exist_ok=True)
     writer = callbacks.summary_writer(work_dir)
     callbacks.write_config(work_dir, config, writer)
     run_callbacks = make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps,
-                                   extra_callbacks, print_fn)
+                                   extra_callbacks, print_fn, config["grid_size"])
     saver, nan_guard, grid = run_callbacks.saver, run_callbacks.nan_guard, run_callbacks.grid
     metrics = {}
     start_step = int(checkpointer.step)
@@ -236,13 +274,19 @@ def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
         print_fn(f"interrupted at step {result.step}; saved {result.checkpoint}; continue with "
                  f"--resume --logdir={run_dir}")
         return result
-    if export_generator:
-        result.export_path = export.export_generator(model, work_dir / "generator",
-                                                     preset.latent_dim)
+    _exported(result, model, work_dir, preset, export_generator)
     print_fn(f"run directory: {run_dir}\n  config: {run_dir / 'config.json'}"
              f"\n  tensorboard: tensorboard --logdir={run_dir / 'tensorboard'}"
              f"\n  samples: {grid.last_path}\n  checkpoint: {result.checkpoint}"
              f"\n  generator: {result.export_path}")
+    return result
+
+
+def _exported(result, model, work_dir, preset, export_generator):
+    """`result`, with the generator exported into `work_dir` when `export_generator` asks."""
+    if export_generator:
+        result.export_path = export.export_generator(model, work_dir / "generator",
+                                                     preset.latent_dim)
     return result
 
 
@@ -257,18 +301,19 @@ class RunCallbacks:
 
 
 def make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps=LOG_EVERY_N_STEPS,
-                   extra_callbacks=(), print_fn=print):
+                   extra_callbacks=(), print_fn=print, grid_size=None):
     """The callbacks `train` runs `fit` with: checkpoints and the step counter, the NaN
     guard, TensorBoard scalars, sample grids, `extra_callbacks`, the progress bar and the
     epoch summary (the benchmarks time `fit` with exactly these)."""
     saver = checkpoints.CheckpointCallback(checkpointer)
     nan_guard = callbacks.NanGuard(saver)
-    grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed)
+    grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed,
+                                size=grid_size or callbacks.GRID_SIZE)
     return RunCallbacks(saver, nan_guard, grid, [
         # the saver advances the step the others read, so it comes first
         saver, nan_guard,
         callbacks.MetricsLogger(writer, saver, log_every_n_steps),
-        grid, *extra_callbacks, keras.callbacks.ProgbarLogger(),  # the summary after the bar
+        grid, *extra_callbacks, callbacks.ProgressBar(preset.epochs),  # the summary after it
         callbacks.EpochSummary(preset.epochs, saver, grid, print_fn),
     ])
 

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m tfgan_replica.cli.bench --suite=training|metrics|all`.
+"""Benchmarks: `./run.sh bench --suite=training|metrics|all`.
 
 `training` times report B's MLP GAN (batch 64) and report A's improved DCGAN (batch
 256), each as our `fit` with the trainer's callbacks against a plain `tf.function` loop
@@ -13,9 +13,9 @@ target is judged on the median. `--inter_op_threads`/`--intra_op_threads` fix
 TensorFlow's thread pools, to test whether thread scheduling moves the numbers.
 """
 
-from absl import app, flags
+from absl import flags
 
-from tfgan_replica.cli import no_positional_arguments, reporting_errors
+from tfgan_replica.cli import no_positional_arguments, reporting_errors, run
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("suite", "training", ["training", "metrics", "all"], "Which benchmarks to run.")
@@ -60,5 +60,11 @@ def main(argv):
             metrics.run(inception_weights=FLAGS.inception_weights, **timing)
 
 
+def start():
+    """`python -m tfgan_replica.cli.bench` and the `tfgan-bench` console script (setup.cfg)
+    both start here."""
+    run(main)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    start()

@@ -1,11 +1,11 @@
 """Export the (EMA) generator of a run's newest checkpoint as a SavedModel.
 
-    python -m tfgan_replica.cli.export --logdir=runs/RUN [--output=PATH]
+    ./run.sh export --logdir=runs/RUN [--output=PATH]
 """
 
-from absl import app, flags
+from absl import flags
 
-from tfgan_replica.cli import no_positional_arguments, reporting_errors
+from tfgan_replica.cli import no_positional_arguments, reporting_errors, run
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("logdir", None, "Run directory (holds config.json and checkpoints/).")
@@ -25,5 +25,11 @@ def main(argv):
     print(f"exported generator to {path}")
 
 
+def start():
+    """`python -m tfgan_replica.cli.export` and the `tfgan-export` console script (setup.cfg)
+    both start here."""
+    run(main)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    start()

@@ -1,18 +1,19 @@
-"""Re-run both reports: `python -m tfgan_replica.cli.reproduce [--presets=a,b] [--budget=cpu]`.
+"""Re-run both reports: `./run.sh reproduce [--presets=a,b] [--budget=cpu]`.
 
 Trains and evaluates each preset, skips those already finished, and writes
 results/results.json, results/README.md and results/figures/. `--ablations=NAME`
 runs a measured search instead (results/ablations.md); `--seeds=0,1,2` repeats each
 preset with those seeds. `--dry_run` prints how long the
 presets would take on this machine, from a few seconds of each one's train step timed
-now, and trains and writes nothing.
+now, and trains and writes nothing. `--protocol=tf1|clean` scores finished runs again
+under another FID protocol, from the generators they exported, without training.
 """
 
-from absl import app, flags
+from absl import flags
 
 from tfgan_replica import ablations, reproduction
-from tfgan_replica.choices import BUDGETS
-from tfgan_replica.cli import no_positional_arguments, reporting_errors
+from tfgan_replica.choices import BUDGETS, DEFAULT_FID_PROTOCOL, FID_PROTOCOLS
+from tfgan_replica.cli import no_positional_arguments, reporting_errors, run
 from tfgan_replica.errors import InputError
 
 flags.DEFINE_list("presets", None,
@@ -22,7 +23,8 @@ flags.DEFINE_enum("budget", "cpu", BUDGETS,
 flags.DEFINE_string("results_dir", "results", "Where results.json, the table and the figures go.")
 flags.DEFINE_string("runs_dir", None,
                     "Where the training runs go (default runs/reproduce, or runs/ablations).")
-flags.DEFINE_bool("force", False, "Retrain presets that are already finished.")
+flags.DEFINE_bool("force", False, "Retrain presets that are already finished (with "
+                  "--protocol=tf1|clean: score them again).")
 flags.DEFINE_string("inception_weights", None,
                     "Path of fid_inception_2015_12_05.pt (else fetched with pip).")
 flags.DEFINE_bool("dry_run", False,
@@ -34,6 +36,10 @@ flags.DEFINE_list("ablations", None,
                   f"Ablation studies to run instead of presets: {sorted(ablations.STUDIES)}.")
 flags.register_validator("ablations", lambda names: set(names or ()) <= set(ablations.STUDIES),
                          f"--ablations takes names of {sorted(ablations.STUDIES)}")
+flags.DEFINE_enum("protocol", DEFAULT_FID_PROTOCOL, FID_PROTOCOLS,
+                  f"{DEFAULT_FID_PROTOCOL} trains and scores as usual; tf1 or clean scores the "
+                  "finished runs of --presets (with --seeds) under that FID protocol instead, "
+                  "with each run's own budget, and trains nothing.")
 FLAGS = flags.FLAGS
 
 
@@ -48,7 +54,14 @@ def main(argv):
         if FLAGS.ablations and seeds is not None:
             raise InputError("--seeds repeats presets; an ablation study sets its own seeds: "
                              "leave out --seeds")
-        if FLAGS.dry_run:
+        rescoring = FLAGS.protocol != DEFAULT_FID_PROTOCOL
+        if rescoring and (FLAGS.dry_run or FLAGS.ablations):
+            raise InputError(f"--protocol={FLAGS.protocol} scores finished preset runs again; "
+                             "leave out --dry_run and --ablations")
+        if rescoring:
+            reproduction.score_protocol(FLAGS.protocol, FLAGS.presets, FLAGS.results_dir,
+                                        FLAGS.force, FLAGS.inception_weights, seeds=seeds)
+        elif FLAGS.dry_run:
             if FLAGS.ablations:
                 raise InputError("--dry_run projects presets, not ablation studies; "
                                  "leave out --ablations")
@@ -67,5 +80,11 @@ def main(argv):
                                    FLAGS.inception_weights, seeds=seeds)
 
 
+def start():
+    """`python -m tfgan_replica.cli.reproduce` and the `tfgan-reproduce` console script (setup.cfg)
+    both start here."""
+    run(main)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    start()

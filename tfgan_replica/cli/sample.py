@@ -1,17 +1,19 @@
-"""Draw samples from an exported generator as PNGs or one .npz (key `images`, uint8 NHWC).
+"""Draw samples from an exported generator: PNGs, one grid PNG, or an .npz (key `images`).
 
-    python -m tfgan_replica.cli.sample --generator=runs/RUN/generator --num=64 --output=out/
-    python -m tfgan_replica.cli.sample --generator=runs/RUN/generator --num=10000 --output=s.npz
+    ./run.sh sample --generator=runs/RUN/generator --num=64 --output=out/
+    ./run.sh sample --generator=runs/RUN/generator --num=64 --output=grid.png
+    ./run.sh sample --generator=runs/RUN/generator --num=10000 --output=s.npz
 """
 
-from absl import app, flags
+from absl import flags
 
-from tfgan_replica.cli import no_positional_arguments, reporting_errors
+from tfgan_replica.cli import no_positional_arguments, reporting_errors, run
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("generator", None, "Exported generator (SavedModel folder).")
 flags.DEFINE_integer("num", 64, "Number of samples.")
-flags.DEFINE_string("output", None, "A folder for PNGs, or a file ending in .npz.")
+flags.DEFINE_string("output", None, "A folder for PNGs (a path without suffix), a .png for one "
+                    "grid of the samples, or an .npz.")
 flags.DEFINE_integer("seed", 0, "Seed of the latent vectors.")
 flags.mark_flags_as_required(["generator", "output"])
 
@@ -25,5 +27,11 @@ def main(argv):
     print(f"wrote {FLAGS.num} samples to {output}")
 
 
+def start():
+    """`python -m tfgan_replica.cli.sample` and the `tfgan-sample` console script (setup.cfg)
+    both start here."""
+    run(main)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    start()

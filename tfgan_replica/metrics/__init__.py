@@ -1,7 +1,8 @@
 """GAN evaluation on the FID Inception network: FID, precision/recall, density/coverage, KID.
 
-The protocol (network, preprocessing, sample sizes, k) is fixed and written into every
-result; see `evaluation.evaluate`.
+The network, sample sizes and k are fixed; the preprocessing is one of the published FID
+protocols (`protocols`, pytorch_fid by default). All of it is written into every result;
+see `evaluation.evaluate`.
 """
 
 from tfgan_replica.metrics.evaluation import evaluate, score_features

@@ -10,12 +10,14 @@ from datetime import datetime, timezone
 
 import keras
 import numpy as np
+import PIL
 import tensorflow as tf
 
 import tfgan_replica
 from tfgan_replica import data
+from tfgan_replica.choices import DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
-from tfgan_replica.metrics import kid, prdc, reference, sources
+from tfgan_replica.metrics import kid, prdc, protocols, reference, sources
 from tfgan_replica.images import SAMPLE_MODES, check_sample_mode
 from tfgan_replica.metrics.features import FeatureExtractor
 from tfgan_replica.metrics.fid import FeatureStatistics, frechet_distance
@@ -45,8 +47,14 @@ def _quantization(sample_mode, images):
     return mode.uint8_description if images.dtype == np.uint8 else mode.float_description
 
 
-def _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size):
+def _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size,
+                     protocol):
     check_sample_mode(sample_mode)
+    protocols.get_protocol(protocol)
+    if sample_mode == "course" and protocol != DEFAULT_FID_PROTOCOL:
+        raise InputError(f"sample_mode='course' is report B's evaluator, which preprocessed as "
+                         f"pytorch_fid does; use it with protocol={DEFAULT_FID_PROTOCOL!r}, not "
+                         f"{protocol!r}")
     data.image_shape(dataset)
     if num_samples < 2:
         raise InputError(f"num_samples must be at least 2 (10,000 is the convention), got {num_samples}")
@@ -59,7 +67,7 @@ def _check_arguments(source, dataset, num_samples, num_reference, sample_mode, b
 
 def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_reference=None,
              inception_weights=None, batch_size=50, sample_mode="standard", seed=0,
-             reference_source=None, progress=True):
+             reference_source=None, progress=True, protocol=DEFAULT_FID_PROTOCOL):
     """Scores generated images against a real split; returns a dict with a `provenance` entry.
 
     `source`: an exported generator folder, an .npz with key `images` (uint8, or float in
@@ -69,8 +77,13 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
     and the test images alike (see `images.SAMPLE_MODES`). It comes beside the standard
     scores, never instead of them. uint8 samples are taken as stored images, like the
     reference: the course mode maps them as the template mapped its test set.
+    `protocol` ('pytorch_fid', 'tf1' or 'clean', see `protocols.PROTOCOLS`) chooses how
+    images are resized and scaled for the network, for the samples and the reference
+    alike; the course evaluator exists under pytorch_fid only. `progress` shows a progress
+    bar per feature extraction, named on the line before it.
     """
-    kind = _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size)
+    kind = _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size,
+                            protocol)
     started = time.time()
     images = sources.load_samples(source, num_samples, seed)
     expected_shape = data.image_shape(dataset)
@@ -78,12 +91,15 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
         raise InputError(f"generated images have shape {images.shape[1:]} but {dataset} images "
                          f"are {expected_shape}; check --dataset")
 
-    extractor = FeatureExtractor.shared(inception_weights, batch_size)
+    extractor = FeatureExtractor.shared(inception_weights, batch_size, protocol)
 
     def score(mode):
-        real = reference.reference_features(extractor, dataset, split, num_reference,
-                                            reference_source, progress, mode)
-        return real, score_features(extractor(images, mode, progress), real)
+        course = ", course mode" if mode == "course" else ""
+        real = reference.reference_features(
+            extractor, dataset, split, num_reference, reference_source,
+            progress and f"reference features ({dataset} {split}{course})", mode)
+        fake = extractor(images, mode, progress and f"sample features ({len(images)} images{course})")
+        return real, score_features(fake, real)
 
     real, result = score("standard")
     if sample_mode == "course":
@@ -98,6 +114,8 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
         "quantization": _quantization("standard", images),
         "reference_quantization": SAMPLE_MODES["standard"].uint8_description,
         "sample_mode": sample_mode,
+        "protocol": protocol,
+        "protocol_used_by": extractor.protocol.used_by,
         **({"course": {"evaluator": COURSE_EVALUATOR,
                        "quantization": _quantization("course", images),
                        "reference_quantization": SAMPLE_MODES["course"].uint8_description}}
@@ -108,7 +126,7 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
         "dtypes": {"features": "float32", "statistics": "float64", "distances": "float64"},
         "versions": {"tfgan_replica": tfgan_replica.__version__, "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},
+                     "pillow": PIL.__version__, "python": platform.python_version()},
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started, 1),
     }

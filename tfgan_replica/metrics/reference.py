@@ -1,9 +1,9 @@
 """Features and statistics of real images, cached on disk.
 
 A cache entry is keyed by every setting that changes the features: dataset, split,
-number of images, data source, network weights hash, resize and input scaling, and how
-pixels were quantized. Any change is a miss; an entry is written atomically and its
-stored settings are checked again on load.
+number of images, data source, network weights hash, resize and input scaling (so each
+FID protocol has its own entries), and how pixels were quantized. Any change is a miss;
+an entry is written atomically and its stored settings are checked again on load.
 """
 
 import dataclasses

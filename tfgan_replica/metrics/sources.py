@@ -16,6 +16,8 @@ def describe_source(source):
     if isinstance(source, np.ndarray):
         return "array"
     path = Path(source)
+    if not path.exists():
+        raise InputError(f"{source} does not exist; check the path")
     if path.is_dir() and (path / "saved_model.pb").is_file():
         return "generator"
     if path.is_dir() and (path / "config.json").is_file() and (path / "checkpoints").is_dir():

@@ -9,7 +9,7 @@ Wasserstein critics (the losses apply any sigmoid).
 """
 
 from tfgan_replica.errors import InputError
-from tfgan_replica.networks import conv, improved, mlp, svhn, tutorial
+from tfgan_replica.networks import cnn, conv, improved, mlp, svhn, tutorial
 from tfgan_replica.networks.layers import (AlwaysOnDropout, DiscriminatorOptions, MinibatchStddev,
                                            SpectralNorm)
 
@@ -18,8 +18,15 @@ GENERATORS = {
     "dcgan_improved": improved,
     "dcgan_svhn": svhn,
     "mlp": mlp,
+    "cnn": cnn,
 }
-DISCRIMINATORS = {**GENERATORS, "conv": conv}
+DISCRIMINATORS = {
+    "dcgan_tutorial": tutorial,
+    "dcgan_improved": improved,
+    "dcgan_svhn": svhn,
+    "mlp": mlp,
+    "conv": conv,
+}
 # Discriminators without a spatial layout tied to their generator accept any image size.
 ANY_SHAPE_DISCRIMINATORS = ("mlp", "conv")
 # Discriminators with the `dropout` option: report B's template MLP, and its conv D (whether
