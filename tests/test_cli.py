@@ -68,7 +68,8 @@ def test_train_console_shows_the_losses_in_short_lines_without_library_logs(trai
 
 def test_sample_writes_pngs_and_npz(trained_run, tmp_path):
     generator = trained_run[0] / "generator"
-    completed = _run("sample", f"--generator={generator}", "--num=5", f"--output={tmp_path / 'png'}")
+    completed = _run("sample", f"--generator={generator}", "--num_samples=5",
+                     f"--output={tmp_path / 'png'}")
     assert completed.returncode == 0, completed.stderr
     files = sorted((tmp_path / "png").glob("*.png"))
     assert len(files) == 5 and np.asarray(Image.open(files[0])).shape == (28, 28)

@@ -169,7 +169,7 @@ def test_cli_names_its_phases_prints_one_line_and_writes_json_with_provenance(
     output = tmp_path / "scores.json"
     flags.FLAGS([
         "evaluate", f"--samples={real_png_folder}", "--num_samples=16", f"--num_reference={N}",
-        f"--inception_weights={inception_weights_path}", "--batch_size=16", f"--output={output}",
+        f"--inception_weights={inception_weights_path}", "--feature_batch_size=16", f"--output={output}",
     ])
     try:
         cli.main(["evaluate"])

