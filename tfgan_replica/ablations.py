@@ -157,17 +157,17 @@ STUDIES = {
             "n_critic_in_step": ("Algorithm 1 inside each batch's step: 5 critic updates on "
                                  "the batch, then one generator update (234 an epoch)",
                                  dict(n_critic_in_step=True)),
+            "batch_64": ("batch 64, Arjovsky et al.'s (4x the updates an epoch)",
+                         dict(batch_size=64)),
             "rmsprop_2e-4": ("RMSProp 2e-4 for both", _rmsprop(2e-4)),
+            "no_dropout": ("the critic without its dropout", dict(d_builtin_dropout=False)),
+            "no_batch_norm": ("the critic without its batch norm", dict(d_batch_norm=False)),
             "torch_rmsprop": ("RMSProp 5e-5 with PyTorch's rho 0.99 and epsilon (Arjovsky "
                               "et al.'s code); Keras' epsilon 1e-7 damps a clipped critic's "
                               "small gradients", dict(d_optimizer=presets.torch_rmsprop(5e-5),
                                                       g_optimizer=presets.torch_rmsprop(5e-5))),
-            "no_batch_norm": ("the critic without its batch norm", dict(d_batch_norm=False)),
-            "no_dropout": ("the critic without its dropout", dict(d_builtin_dropout=False)),
             "clip_0.05": ("clip c 0.05", dict(clip_value=0.05)),
             "rmsprop_1e-4": ("RMSProp 1e-4 for both", _rmsprop(1e-4)),
-            "batch_64": ("batch 64, Arjovsky et al.'s (4x the updates an epoch)",
-                         dict(batch_size=64)),
             "tutorial_networks": ("the TensorFlow tutorial's networks instead of the improved "
                                   "ones", dict(generator="dcgan_tutorial",
                                                discriminator="dcgan_tutorial")),
