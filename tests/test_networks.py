@@ -199,6 +199,33 @@ def test_spectral_norm_gradient_flows_through_sigma(name):
         assert abs(float(cosine)) < 1e-4
 
 
+@pytest.mark.parametrize("layer, shape", [
+    (tf.keras.layers.Dense(6), (4, 5)),
+    (tf.keras.layers.Conv2D(3, 3, strides=2, padding="same"), (2, 8, 8, 2)),
+])
+def test_spectral_norm_scaling_the_outputs_equals_applying_the_normalized_kernel(layer, shape):
+    # The layer divides x W by sigma; the definition applies W / sigma. With sigma = v^T W u
+    # on the step's (constant) vectors, both give the same outputs and kernel gradients.
+    wrapper = networks.SpectralNorm(layer)
+    inputs = tf.random.uniform(shape, -1, 1, seed=1)
+    weights = tf.random.uniform(wrapper.compute_output_shape(shape), seed=2)
+    with tf.GradientTape() as tape:
+        outputs = wrapper(inputs, training=True)
+        loss = tf.reduce_sum(weights * tf.square(outputs))
+    kernel = layer.kernel
+    gradient = tape.gradient(loss, kernel)
+    u, v = wrapper.vector_u, wrapper.vector_v  # the vectors the call used, stored by it
+    with tf.GradientTape() as tape:
+        sigma = tf.reduce_sum(v * tf.linalg.matvec(tf.reshape(kernel, (-1, kernel.shape[-1])), u))
+        reference = tf.nn.bias_add(
+            tf.matmul(inputs, kernel / sigma) if len(shape) == 2 else
+            tf.nn.conv2d(inputs, kernel / sigma, 2, "SAME"), layer.bias)
+        reference_loss = tf.reduce_sum(weights * tf.square(reference))
+    np.testing.assert_allclose(outputs, reference, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gradient, tape.gradient(reference_loss, kernel),
+                               rtol=1e-4, atol=1e-6)
+
+
 def test_spectral_norm_inference_uses_the_stored_vectors():
     critic = networks.build_discriminator("conv", spectral_norm=True)
     wrapper = next(layer for layer in critic.layers if isinstance(layer, networks.SpectralNorm))

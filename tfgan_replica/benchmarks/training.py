@@ -1,4 +1,4 @@
-"""Training throughput of the GANs users train, against a plain loop of the same math.
+"""Training throughput of the GANs users train, against a plain loop of the step as it was.
 
 Two workloads: report B's MLP GAN at batch 64 (`mlp_hinge_sn`: hinge loss, spectral
 norm and the template's always-on dropout) and report A's improved DCGAN at batch 256
@@ -7,14 +7,14 @@ as:
   * `fit`: our `GAN.train_step` driven by `model.fit` with the callbacks `trainer.train`
     installs (step counter, NaN guard, TensorBoard scalars every 50 steps; what they do at
     an epoch's end, a checkpoint and a sample grid, falls outside the timed steps);
-  * `plain`: a TF-tutorial-style loop, a `tf.function` step called per batch from Python,
-    doing the same math on a copy of the same networks and optimizers, so the ratio
-    isolates the cost of Keras `fit`, our metrics and our callbacks;
-  * the MLP also as `bare_fit`: the same compiled step under `model.fit` with no
-    callbacks, so `bare fit / plain` shows what Keras' own loop costs (a fixed ~0.3-0.6 ms
-    a step on 2 cores: 2-4% of the MLP's 18 ms step, nothing of the DCGAN's 400 ms);
-  * the DCGAN also as `fit_bf16` (the mixed_bfloat16 policy) and `fit_xla`
-    (`jit_compile=True`).
+  * `plain`: the baseline, a TF-tutorial-style loop (a `tf.function` step called per
+    batch from Python) computing the same function as the step did before it was made
+    faster: Keras' own Adam, and each spectral norm dividing its whole kernel by sigma
+    (see `plain_train_step`);
+  * `bare_fit` (MLP): the same compiled step under `model.fit` with no callbacks, so
+    `fit / bare fit` shows what our callbacks cost;
+  * `fit_bf16` (the mixed_bfloat16 policy) and `fit_xla` (`jit_compile=True`).
+Then a profile of the step says where its kernel time goes (see `profile`).
 The arms are timed in interleaved pairs of windows (see `paired`) and each workload's
 GFLOP/s is set beside the machine's matmul peak (see `peak`).
 
@@ -34,8 +34,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tfgan_replica import callbacks, checkpoints, data, presets, trainer
-from tfgan_replica.benchmarks import paired, peak
+from tfgan_replica import callbacks, checkpoints, data, networks, optimizers, presets, trainer
+from tfgan_replica.benchmarks import paired, peak, profile
 from tfgan_replica.errors import InputError
 
 FIT_ARMS = {  # name: (precision, jit_compile, with the run's callbacks)
@@ -45,14 +45,16 @@ FIT_ARMS = {  # name: (precision, jit_compile, with the run's callbacks)
     "fit_xla": ("float32", True, True),
 }
 WORKLOADS = (  # (title, preset, batch size, arms, ratios with their targets)
-    ("Report B's MLP GAN (mlp_hinge_sn)", "mlp_hinge_sn", 64, ("fit", "bare_fit", "plain"), (
+    ("Report B's MLP GAN (mlp_hinge_sn)", "mlp_hinge_sn", 64,
+     ("fit", "bare_fit", "plain", "fit_bf16", "fit_xla"), (
         paired.Ratio("fit", "bare_fit", "fit / bare fit"),
-        paired.Ratio("bare_fit", "plain", "bare fit / plain loop"),
-        paired.Ratio("fit", "plain", "fit / plain loop"),
+        paired.Ratio("fit", "plain", "fit / plain loop of the step as it was", target=2.0),
+        paired.Ratio("fit_bf16", "fit", "bf16 / float32"),
+        paired.Ratio("fit_xla", "fit", "XLA on / off"),
     )),
     ("Report A's improved DCGAN (dcgan_improved)", "dcgan_improved", 256,
      ("fit", "plain", "fit_bf16", "fit_xla"), (
-        paired.Ratio("fit", "plain", "fit / plain loop", target=0.95),
+        paired.Ratio("fit", "plain", "fit / plain loop of the step as it was", target=0.95),
         paired.Ratio("fit_bf16", "fit", "bf16 / float32", target=1.3),
         paired.Ratio("fit_xla", "fit", "XLA on / off"),
     )),
@@ -174,17 +176,62 @@ class FitArm:
         return timer.steps, timer.elapsed
 
 
+def todays_discriminator(discriminator):
+    """`discriminator`'s forward pass as the step computed it before the step was made
+    faster: each `SpectralNorm` divides its whole kernel by sigma (three passes over W
+    for sigma, then W / sigma) instead of the layer's outputs. The same function."""
+    def kernel_scaled(wrapper, inputs, training):
+        matrix = wrapper._matrix()
+        if training:
+            v = wrapper._normalize(tf.linalg.matvec(matrix, wrapper.vector_u))
+            u = wrapper._normalize(tf.linalg.matvec(matrix, v, transpose_a=True))
+            wrapper.vector_v.assign(tf.stop_gradient(v))
+            wrapper.vector_u.assign(tf.stop_gradient(u))
+        sigma = tf.reduce_sum(wrapper.vector_v * tf.linalg.matvec(matrix, wrapper.vector_u))
+        kernel = tf.cast(wrapper.layer.kernel, tf.float32) / sigma
+        outputs = (tf.matmul(inputs, kernel) if isinstance(wrapper.layer, keras.layers.Dense)
+                   else tf.nn.conv2d(inputs, kernel, wrapper.layer.strides,
+                                     wrapper.layer.padding.upper()))
+        if wrapper.layer.use_bias:
+            outputs = outputs + wrapper.layer.bias
+        return wrapper.layer.activation(outputs)
+
+    def call(images, training):
+        outputs = images
+        for layer in discriminator.layers:
+            outputs = (kernel_scaled(layer, outputs, training)
+                       if isinstance(layer, networks.SpectralNorm)
+                       else layer(outputs, training=training))
+        return outputs
+
+    return call
+
+
+def todays_optimizer(optimizer, variables):
+    """Keras' own Adam (an op per term) in place of `FusedAdam`, with its settings."""
+    if not isinstance(optimizer, optimizers.FusedAdam):
+        return optimizer
+    unfused = keras.optimizers.Adam.from_config(optimizer.get_config())
+    unfused.build(variables)
+    return unfused
+
+
 def plain_train_step(model):
-    """The TF tutorial's `train_step` for `model`'s networks, optimizers and losses.
+    """The TF tutorial's `train_step` for `model`'s networks and losses, as our step was
+    computed before it was made faster (`todays_discriminator`, `todays_optimizer`).
 
     It does what `GAN.train_step` does for a family whose objective is its two losses
     (BCE or hinge, `n_critic=1`, no EMA, no augmentation, float32), with no metrics:
     a critic update on fresh fakes, then a generator update on fresh noise. The noise
     comes from the GAN's own `draw_noise`, keyed by the step as in the GAN, so from the
-    same start both compute the same numbers.
+    same start both compute the same numbers (to float32 rounding).
     """
-    generator, discriminator = model.generator, model.discriminator
-    d_optimizer, g_optimizer = model.d_optimizer, model.g_optimizer
+    generator = model.generator
+    discriminator = todays_discriminator(model.discriminator)
+    d_variables = model.discriminator.trainable_variables
+    g_variables = generator.trainable_variables
+    d_optimizer = todays_optimizer(model.d_optimizer, d_variables)
+    g_optimizer = todays_optimizer(model.g_optimizer, g_variables)
 
     @tf.function
     def train_step(real_images):
@@ -193,14 +240,12 @@ def plain_train_step(model):
         with tf.GradientTape() as tape:
             d_loss = model.discriminator_loss(discriminator(real_images, training=True),
                                               discriminator(fake_images, training=True))
-        d_variables = discriminator.trainable_variables
         d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_variables), d_variables))
         model.critic_updates.assign_add(1)
         noise = model.draw_noise(batch_size, stream=1)
         with tf.GradientTape() as tape:
             g_loss = model.generator_loss(discriminator(generator(noise, training=True),
                                                         training=True))
-        g_variables = generator.trainable_variables
         g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_variables), g_variables))
         return d_loss, g_loss
 
@@ -208,7 +253,8 @@ def plain_train_step(model):
 
 
 class PlainArm(paired.LoopArm):
-    """The plain loop over the run's data stream, on its own copy of `preset`'s GAN."""
+    """The plain loop of the step as it was (see `plain_train_step`) over the run's data
+    stream, on its own copy of `preset`'s GAN: the baseline of the speed-ups."""
 
     def __init__(self, name, preset):
         if preset.family not in ("bce", "hinge") or preset.n_critic != 1 or (
@@ -247,6 +293,14 @@ def workload_arms(preset, arm_names, work_dir):
     return arms
 
 
+def step_breakdown(preset, steps=30):
+    """{kind: share of kernel time} of `preset`'s `GAN.train_step` (see `profile`)."""
+    model = _build(preset)
+    batches = iter(_stream(preset))
+    step = tf.function(model.train_step)
+    return profile.breakdown(lambda: step(next(batches)), steps)
+
+
 def run(window_seconds=20.0, pairs=5, warmup=2, print_fn=print, peak_gflops=None):
     """Times both workloads; returns {preset name: `paired.WorkloadResult`}.
 
@@ -268,4 +322,6 @@ def run(window_seconds=20.0, pairs=5, warmup=2, print_fn=print, peak_gflops=None
                     print_fn(f"  {arm.name}: the callbacks' work on each step took "
                              f"{arm.callback_share:.2%} of its time (limit "
                              f"{CALLBACK_SHARE_LIMIT:.0%}: {verdict})")
+        print_fn("  where the step's kernel time goes: "
+                 + profile.format_breakdown(step_breakdown(preset)))
     return results
