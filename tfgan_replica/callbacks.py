@@ -52,36 +52,29 @@ def write_config(run_dir, config, writer):
 
 
 class MetricsLogger(keras.callbacks.Callback):
-    """Every `every_n_steps`, writes each train_step metric as TensorBoard scalars at the
-    global step: that step's value as `train/NAME` (the GAN's `step_values`) and the
-    epoch-to-date mean that Keras reports as `train_mean/NAME`.
+    """On the GAN's logged steps (every `grad_norm_every`, the interval it was built with),
+    writes each train_step metric as TensorBoard scalars at the global step: that step's
+    value as `train/NAME` and the epoch-to-date mean that Keras reports as `train_mean/NAME`.
 
     That covers the losses, D(real)/D(fake), the Earth-Mover estimate, both
-    gradient norms and, under mixed_float16, the loss scale. Every worker reads the
-    values (reading a distributed metric is a collective); only the chief writes the run.
+    gradient norms (taken on those steps only, so their epoch means average them) and,
+    under mixed_float16, the loss scale. Every worker reads the values (reading a
+    distributed metric is a collective); only the chief writes the run.
     The writes run as one traced function: eager summary ops cost ~0.2 ms each.
-    It sets the GAN's `grad_norm_every` to `every_n_steps`: the norms are taken on the
-    steps it writes, and their epoch means average those steps.
     """
 
-    def __init__(self, writer, saver, every_n_steps=50):
+    def __init__(self, writer, saver):
         super().__init__()
         self.writer = writer
         self.saver = saver
-        self.every_n_steps = every_n_steps
-
-    def set_model(self, model):
-        super().set_model(model)
-        if getattr(model, "grad_norm_every", self.every_n_steps) != self.every_n_steps:
-            model.grad_norm_every = self.every_n_steps
-            model.train_function = None  # traced with the old interval: trace again
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.saver.step
-        if step % self.every_n_steps:
+        if step % self.model.grad_norm_every:
             return
         names = tuple(logs or {})
-        values = [_as_float(self.model.step_values[name].result()) for name in names]
+        metrics = self.model.training_metrics
+        values = [_as_float(metrics.step_value(name)) for name in names]
         self._write(names, tf.constant(values, tf.float32),
                     tf.constant([logs[name] for name in names], tf.float32),
                     tf.constant(step, tf.int64))
