@@ -1,9 +1,11 @@
 """Keras callbacks that make a GAN run observable: TensorBoard, sample grids, FID, NaN guard,
 the console.
 
-The callbacks read the global step from the `step` that `checkpoints.CheckpointCallback`
-(the `saver`) advances, so it must come first in the list. Their per-step work reads only
-host values: Keras has already turned the logs into Python floats.
+The global step is the number of train steps (batches) taken: what the model counts
+(`global_step`) and the checkpoint stores. The callbacks that look at every step read it
+from the Python int that `checkpoints.CheckpointCallback` (the `saver`) advances, so the
+saver must come first in the list. Their per-step work reads only host values: Keras has
+already turned the logs into Python floats.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ def _as_float(value):
 
 
 def global_step(model):
-    """The number of train steps taken: our GANs' `critic_updates`, else the optimizer's."""
-    counter = getattr(model, "critic_updates", None)
-    return int(keras.ops.convert_to_numpy(counter if counter is not None
-                                          else model.optimizer.iterations))
+    """The train steps (batches) `model` has taken: a GAN's `train_steps` (a step may make
+    several critic updates), or the `critic_updates` of a model that makes one a step."""
+    steps = getattr(model, "train_steps", None)
+    return int(keras.ops.convert_to_numpy(model.critic_updates if steps is None else steps))
 
 
 def summary_writer(run_dir):
@@ -96,8 +98,7 @@ GRID_SIZE = 8
 
 class SampleGrid(keras.callbacks.Callback):
     """After each epoch, draws one fixed noise batch as a `size` x `size` grid PNG (the
-    layout of `images.image_grid`) and a TensorBoard image at the global step (the model's
-    `critic_updates`).
+    layout of `images.image_grid`) and a TensorBoard image at the global step.
 
     The noise never changes, so the grids of successive epochs show the same
     latent points (the EMA generator's, when it is on).
@@ -126,7 +127,7 @@ class SampleGrid(keras.callbacks.Callback):
 
 class FIDCallback(keras.callbacks.Callback):
     """Every `every_epochs` epochs, puts `fid` into the logs and writes it to TensorBoard
-    at the global step (the model's `critic_updates`, or else its optimizer's iterations).
+    at the global step.
 
     The generator is `generator_fn(z)` when given, otherwise `model.ema_generator` when it
     is not None, otherwise `model.generator`; latent_dim defaults to `model.latent_dim`.

@@ -232,6 +232,16 @@ class GAN(GANBase):
         history): the losses, and d_real - d_fake where it estimates the EM distance."""
         return ("d_loss", "g_loss", *(("em_estimate",) if self.gan_loss.lipschitz else ()))
 
+    @property
+    def critic_updates_per_step(self):
+        return self.n_critic if self.n_critic_in_step else 1
+
+    @property
+    def train_steps(self):
+        """Train steps (batches) taken, the one under way included: the global step of the
+        callbacks, which the logging interval counts."""
+        return -(-self.critic_updates // self.critic_updates_per_step)
+
     # What the subclasses change in the critic step.
 
     def critic_objective(self, real_images, fake_images, real_logits, fake_logits):
@@ -264,7 +274,7 @@ class GAN(GANBase):
     def _apply(self, tape, scaled_loss, optimizer, variables, norm_name):
         grads = tape.gradient(scaled_loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
-        self.training_metrics.record_grad_norm(norm_name, grads, optimizer, self.critic_updates)
+        self.training_metrics.record_grad_norm(norm_name, grads, optimizer, self.train_steps)
 
     def train_critic(self, real_images):
         """One critic update on `real_images` against fresh fakes."""
@@ -314,10 +324,9 @@ class GAN(GANBase):
         `n_critic_in_step` `n_critic` critic updates and one generator update."""
         real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         batch_size = tf.shape(real_images)[0]
-        critic_updates = self.n_critic if self.n_critic_in_step else 1
-        for _ in range(critic_updates):  # unrolled: a Python int
+        for _ in range(self.critic_updates_per_step):  # unrolled: a Python int
             self.train_critic(real_images)
-        if critic_updates == self.n_critic:
+        if self.critic_updates_per_step == self.n_critic:
             self.train_generator(batch_size)
         else:
             generator_turn = tf.equal(self.critic_updates % self.n_critic, 0)
