@@ -42,6 +42,13 @@ def test_report_settings():
     assert augmented.diffaug == "color,translation,cutout"
 
 
+def test_the_least_squares_example_is_no_report_row():
+    lsgan = presets.get_preset("lsgan_mnist")
+    assert (lsgan.family, lsgan.report, lsgan.generator, lsgan.discriminator) == (
+        "lsgan", "", "mlp", "mlp")
+    assert lsgan.gan_options() == {"latent_dim": 100, "n_critic": 1, "n_critic_in_step": False}
+
+
 @pytest.mark.parametrize("gradient", [1e-3, 1e-6, 1e-9])
 def test_torch_rmsprop_steps_like_pytorch(gradient):
     # PyTorch's first RMSprop step: lr * g / (sqrt((1 - rho) * g^2) + 1e-8). Keras puts its

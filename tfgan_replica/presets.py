@@ -382,6 +382,12 @@ def _variant(base, name, note, **changes):
     return register(get_preset(base).replace(name=name, note=note, **changes))
 
 
+_variant("quickstart", "lsgan_mnist", "Example of a loss added as one entry of losses.LOSSES: "
+         "least squares (Mao et al. 2017: labels 0 for fakes, 1 for reals and the generator's "
+         "target, on the raw critic scores) on report B's MLP networks with Mao et al.'s Adam "
+         "2e-4, beta_1 0.5, batch 64, 100 epochs; not a report row, not yet measured.",
+         family="lsgan", epochs=100)
+
 # Report B: every row keeps the fixed MLP generator, Adam(2e-4), batch 64, 100 epochs,
 # PyTorch's optimizer defaults (its training loop was PyTorch) and, on the MLP D, the
 # template's dropout. Report B gives no hyper-parameters beyond the template's; with the
