@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -248,3 +249,63 @@ def test_resuming_a_finished_run_says_so_and_how_to_train_it_longer(tmp_path):
     assert messages == [f"{tmp_path} has finished its 1 epoch (step 2); to train it longer, "
                         "resume it with --epochs=N for an N above 1"]
     assert (result.step, result.epoch, result.interrupted) == (2, 1, False)
+
+
+# A run's state as the version before the loss registry wrote it (commit 801cea1): for
+# `family`, `_small_gan` with keras.utils.set_random_seed(0), compiled with its optimizers at
+# rate 1e-3, fit for one epoch of 6 steps (batch 8, test_gan.real_images(48), no shuffle)
+# with a `CheckpointCallback` into `gan_state_v1/FAMILY/`; `_run_state` of the result in
+# `FAMILY.npz`, and the hinge model also saved as `hinge.keras`.
+STATE_V1 = Path(__file__).parent / "data" / "gan_state_v1"
+STATE_V1_RUNS = {"hinge": (keras.optimizers.Adam, dict(ema_decay=0.5)),
+                 "wgan_clip": (keras.optimizers.RMSprop, dict(clip_value=0.05, n_critic=5))}
+
+
+def _small_gan(family):
+    """A GAN of `family` on networks small enough for a fixture (batch norm in G)."""
+    optimizer, options = STATE_V1_RUNS[family]
+    generator = keras.Sequential([
+        keras.Input((2,)), keras.layers.Dense(4), keras.layers.BatchNormalization(),
+        keras.layers.Dense(64, activation="tanh"), keras.layers.Reshape((8, 8, 1))])
+    discriminator = keras.Sequential([
+        keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model = gan.make_gan(family, generator, discriminator, latent_dim=2, noise_seed=3, **options)
+    model.compile(optimizer(1e-3), optimizer(1e-3))
+    return model
+
+
+def _run_state(model, checkpointer=None):
+    """Every value of a run's state, by part and position."""
+    parts = {"generator": model.generator.weights,
+             "discriminator": model.discriminator.weights,
+             "ema_generator": model.ema_generator.weights if model.ema_generator else [],
+             "d_optimizer": model.d_optimizer.variables,
+             "g_optimizer": model.g_optimizer.variables,
+             "critic_updates": [model.critic_updates]}
+    if checkpointer is not None:  # what a .keras file does not hold
+        parts.update(noise_rng=[model.noise_rng.state], step=[checkpointer.step],
+                     epoch=[checkpointer.epoch])
+    return {f"{part}/{i}": keras.ops.convert_to_numpy(value)
+            for part, values in parts.items() for i, value in enumerate(values)}
+
+
+@pytest.mark.parametrize("family", sorted(STATE_V1_RUNS))
+def test_a_checkpoint_of_the_previous_version_restores_every_value(family, tmp_path):
+    model = _small_gan(family)
+    checkpointer = checkpoints.Checkpointer(model, tmp_path, restore_from=STATE_V1 / family)
+    assert checkpointer.restore_latest().endswith("ckpt-6")
+    want = np.load(STATE_V1 / f"{family}.npz")
+    got = _run_state(model, checkpointer)
+    assert sorted(got) == sorted(want.files)
+    for key in want.files:
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+def test_a_keras_file_of_the_previous_version_loads_every_value():
+    restored = keras.models.load_model(STATE_V1 / "hinge.keras")
+    assert (restored.loss_name, restored.ema_decay) == ("hinge", 0.5)
+    want = np.load(STATE_V1 / "hinge.npz")
+    got = _run_state(restored)
+    assert set(got) <= set(want.files) and len(got) > 20
+    for key, value in got.items():
+        np.testing.assert_array_equal(value, want[key], err_msg=key)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_replica import gan, networks
+from tfgan_replica import gan, losses, networks
 
 LATENT = 4
 SHAPE = (8, 8, 1)
@@ -72,7 +72,8 @@ def fresh_state():
     ("hinge", {}),
     ("wgan_clip", {"clip_value": 0.1, "optimizer": keras.optimizers.RMSprop}),
     ("wgan_gp", {}),
-], ids=["bce", "hinge", "wgan_clip", "wgan_gp"])
+    ("lsgan", {}),
+], ids=["bce", "hinge", "wgan_clip", "wgan_gp", "lsgan"])
 def test_each_family_pulls_real_and_fake_scores_apart(family, options):
     model = build(family, d_lr=5e-3, g_lr=1e-4, **options)
     images = real_images()
@@ -261,7 +262,7 @@ def test_family_specific_validation():
     with pytest.raises(ValueError, match="gp_weight"):
         gan.WGANGP(tiny_generator(), tiny_discriminator(), latent_dim=LATENT, gp_weight=-1)
     with pytest.raises(TypeError, match="real_target"):
-        gan.HingeGAN(tiny_generator(), tiny_discriminator(), real_target=0.9)
+        gan.GAN(tiny_generator(), tiny_discriminator(), loss="hinge", real_target=0.9)
     with pytest.raises(ValueError, match="distinct"):
         optimizer = keras.optimizers.Adam()
         gan.GAN(tiny_generator(), tiny_discriminator(), latent_dim=LATENT).compile(
@@ -269,21 +270,39 @@ def test_family_specific_validation():
 
 
 def test_make_gan_families_and_option_checks():
-    classes = {"bce": gan.GAN, "hinge": gan.HingeGAN,
-               "wgan_clip": gan.WGANClip, "wgan_gp": gan.WGANGP}
-    for family, model_class in classes.items():
+    classes = {"bce": (gan.GAN, "bce"), "hinge": (gan.GAN, "hinge"), "lsgan": (gan.GAN, "lsgan"),
+               "wgan_clip": (gan.WGANClip, "wasserstein"), "wgan_gp": (gan.WGANGP, "wasserstein")}
+    for family, (model_class, loss) in classes.items():
         model = gan.make_gan(family, tiny_generator(), tiny_discriminator(), latent_dim=LATENT)
-        assert type(model) is model_class
+        assert (type(model), model.loss_name) == (model_class, loss)
     assert gan.make_gan("wgan_clip", tiny_generator(), tiny_discriminator(),
                         latent_dim=LATENT).n_critic == 5
     with pytest.raises(ValueError, match="bce.*hinge.*wgan_clip.*wgan_gp"):
-        gan.make_gan("lsgan", tiny_generator(), tiny_discriminator())
+        gan.make_gan("relativistic", tiny_generator(), tiny_discriminator())
     for family, option in [("wgan_gp", "clip_value"), ("wgan_clip", "gp_weight"),
                            ("hinge", "real_target"), ("bce", "gp_weight")]:
         with pytest.raises(ValueError, match=option):
             gan.make_gan(family, tiny_generator(), tiny_discriminator(), **{option: 1.0})
     with pytest.raises(ValueError, match="unknown option.*latent_dim"):
         gan.make_gan("bce", tiny_generator(), tiny_discriminator(), learning_rate=1.0)
+
+
+def test_a_loss_is_chosen_by_name_and_saved_with_the_model(tmp_path):
+    model = build("hinge")
+    assert model.console_metric_names == ("d_loss", "g_loss")
+    assert build("wgan_gp").console_metric_names == ("d_loss", "g_loss", "em_estimate")
+    model.fit(real_images(8), batch_size=8, epochs=1, verbose=0)
+    model.save(tmp_path / "gan.keras")
+    restored = keras.models.load_model(tmp_path / "gan.keras")
+    assert type(restored) is gan.GAN and restored.gan_loss.d is losses.hinge_d_loss
+    with pytest.raises(ValueError, match="unknown loss 'focal'.*hinge"):
+        gan.GAN(tiny_generator(), tiny_discriminator(), loss="focal")
+
+
+def test_the_name_hinge_models_were_saved_under_builds_the_hinge_loss():
+    model = gan.HingeGAN(tiny_generator(), tiny_discriminator(), latent_dim=LATENT)
+    assert model.loss_name == "hinge" and model.real_target is None
+    assert gan.HingeGAN.from_config(model.get_config()).loss_name == "hinge"
 
 
 MIRRORED_SCRIPT = textwrap.dedent("""

@@ -53,6 +53,33 @@ def test_wasserstein_losses():
                                rtol=1e-6)
 
 
+def test_least_squares_losses():
+    """Mao et al.'s a=0, b=1, c=1: reals pulled to 1, fakes to 0, the generator's fakes to 1."""
+    real = np.array([1.0, 3.0, -1.0], np.float32)  # (x - 1)^2: 0, 4, 4
+    fake = np.array([0.0, 2.0, -2.0], np.float32)  # x^2: 0, 4, 4; (x - 1)^2: 1, 1, 9
+    np.testing.assert_allclose(losses.least_squares_d_loss(real, fake).numpy(),
+                               0.5 * 8 / 3 + 0.5 * 8 / 3, rtol=1e-6)
+    np.testing.assert_allclose(losses.least_squares_g_loss(fake).numpy(), 0.5 * 11 / 3,
+                               rtol=1e-6)
+    perfect = losses.least_squares_d_loss(np.ones(3, np.float32), np.zeros(3, np.float32))
+    assert perfect.numpy() == 0.0
+
+
+def test_losses_are_named_pairs():
+    assert sorted(losses.LOSSES) == ["bce", "hinge", "lsgan", "wasserstein"]
+    hinge = losses.get("hinge")
+    assert (hinge.d, hinge.g) == (losses.hinge_d_loss, losses.hinge_g_loss)
+    assert [name for name, loss in losses.LOSSES.items() if loss.lipschitz] == ["wasserstein"]
+    smoothed = losses.get("bce", real_target=0.9)
+    np.testing.assert_allclose(smoothed.d(REAL, FAKE).numpy(),
+                               losses.bce_d_loss(REAL, FAKE, real_target=0.9).numpy())
+    assert losses.get("bce", real_target=None) is losses.LOSSES["bce"]
+    with pytest.raises(TypeError, match=r"loss 'lsgan' takes no 'real_target'; \['bce'\] do"):
+        losses.get("lsgan", real_target=0.9)
+    with pytest.raises(ValueError, match=r"unknown loss 'l2'; choose one of \['bce'"):
+        losses.get("l2")
+
+
 def test_losses_accept_float16_logits_and_return_float32():
     loss = losses.bce_d_loss(tf.constant(REAL, tf.float16), tf.constant(FAKE, tf.float16))
     assert loss.dtype == tf.float32

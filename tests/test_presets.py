@@ -42,6 +42,13 @@ def test_report_settings():
     assert augmented.diffaug == "color,translation,cutout"
 
 
+def test_the_least_squares_example_is_no_report_row():
+    lsgan = presets.get_preset("lsgan_mnist")
+    assert (lsgan.family, lsgan.report, lsgan.generator, lsgan.discriminator) == (
+        "lsgan", "", "mlp", "mlp")
+    assert lsgan.gan_options() == {"latent_dim": 100, "n_critic": 1, "n_critic_in_step": False}
+
+
 @pytest.mark.parametrize("gradient", [1e-3, 1e-6, 1e-9])
 def test_torch_rmsprop_steps_like_pytorch(gradient):
     # PyTorch's first RMSprop step: lr * g / (sqrt((1 - rho) * g^2) + 1e-8). Keras puts its
@@ -95,7 +102,9 @@ def test_replace_applies_and_validates():
     (dict(family="wgan_clip"), "needs clip_value"),
     (dict(family="wgan_gp", gp_weight=10.0, clip_value=0.01), "alternatives"),
     (dict(family="hinge", real_target=0.9), "only to the 'bce' family"),
-    (dict(family="lsgan"), "unknown family 'lsgan'"),
+    (dict(family="lsgan", real_target=0.9), "only to the 'bce' family"),
+    (dict(family="wgan_clip", clip_value=0.0), "clip_value must be > 0"),
+    (dict(family="relativistic"), "unknown family 'relativistic'"),
     (dict(dataset="svhn"), "generator 'mlp' draws .*28, 28, 1.* but 'svhn'"),
     (dict(dataset="svhn", generator="dcgan_svhn", discriminator="dcgan_improved"),
      "discriminator 'dcgan_improved' takes"),

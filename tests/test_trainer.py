@@ -147,6 +147,17 @@ def test_gradient_norms_are_taken_on_the_logged_steps_and_averaged_over_them(tmp
             assert means[step] == pytest.approx(expected, rel=1e-5), (name, step)
 
 
+def test_a_step_of_several_critic_updates_is_one_global_step(tmp_path):
+    """With `n_critic_in_step` a step makes 5 critic updates: the scalars, the grids and the
+    checkpoint all count steps (batches)."""
+    preset = presets.get_preset("mlp_wgan_clip").replace(n_critic_in_step=True, epochs=2)
+    result = trainer.train(preset, logdir=tmp_path, steps_per_epoch=2, log_every_n_steps=1,
+                           export_generator=False, **_quiet())
+    assert result.step == 4
+    assert _image_steps(tmp_path / "tensorboard")["samples"] == [2, 4]
+    assert sorted(_scalars(tmp_path / "tensorboard")["train/g_grad_norm"]) == [1, 2, 3, 4]
+
+
 class _ThreeReplicas:
     num_replicas_in_sync = 3
 

@@ -1,9 +1,11 @@
 """Keras callbacks that make a GAN run observable: TensorBoard, sample grids, FID, NaN guard,
 the console.
 
-The callbacks read the global step from the `step` that `checkpoints.CheckpointCallback`
-(the `saver`) advances, so it must come first in the list. Their per-step work reads only
-host values: Keras has already turned the logs into Python floats.
+The global step is the number of train steps (batches) taken: what the model counts
+(`global_step`) and the checkpoint stores. The callbacks that look at every step read it
+from the Python int that `checkpoints.CheckpointCallback` (the `saver`) advances, so the
+saver must come first in the list. Their per-step work reads only host values: Keras has
+already turned the logs into Python floats.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ def _as_float(value):
 
 
 def global_step(model):
-    """The number of train steps taken: our GANs' `critic_updates`, else the optimizer's."""
-    counter = getattr(model, "critic_updates", None)
-    return int(keras.ops.convert_to_numpy(counter if counter is not None
-                                          else model.optimizer.iterations))
+    """The train steps (batches) `model` has taken: a GAN's `train_steps` (a step may make
+    several critic updates), or the `critic_updates` of a model that makes one a step."""
+    steps = getattr(model, "train_steps", None)
+    return int(keras.ops.convert_to_numpy(model.critic_updates if steps is None else steps))
 
 
 def summary_writer(run_dir):
@@ -52,36 +54,29 @@ def write_config(run_dir, config, writer):
 
 
 class MetricsLogger(keras.callbacks.Callback):
-    """Every `every_n_steps`, writes each train_step metric as TensorBoard scalars at the
-    global step: that step's value as `train/NAME` (the GAN's `step_values`) and the
-    epoch-to-date mean that Keras reports as `train_mean/NAME`.
+    """On the GAN's logged steps (every `grad_norm_every`, the interval it was built with),
+    writes each train_step metric as TensorBoard scalars at the global step: that step's
+    value as `train/NAME` and the epoch-to-date mean that Keras reports as `train_mean/NAME`.
 
     That covers the losses, D(real)/D(fake), the Earth-Mover estimate, both
-    gradient norms and, under mixed_float16, the loss scale. Every worker reads the
-    values (reading a distributed metric is a collective); only the chief writes the run.
+    gradient norms (taken on those steps only, so their epoch means average them) and,
+    under mixed_float16, the loss scale. Every worker reads the values (reading a
+    distributed metric is a collective); only the chief writes the run.
     The writes run as one traced function: eager summary ops cost ~0.2 ms each.
-    It sets the GAN's `grad_norm_every` to `every_n_steps`: the norms are taken on the
-    steps it writes, and their epoch means average those steps.
     """
 
-    def __init__(self, writer, saver, every_n_steps=50):
+    def __init__(self, writer, saver):
         super().__init__()
         self.writer = writer
         self.saver = saver
-        self.every_n_steps = every_n_steps
-
-    def set_model(self, model):
-        super().set_model(model)
-        if getattr(model, "grad_norm_every", self.every_n_steps) != self.every_n_steps:
-            model.grad_norm_every = self.every_n_steps
-            model.train_function = None  # traced with the old interval: trace again
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.saver.step
-        if step % self.every_n_steps:
+        if step % self.model.grad_norm_every:
             return
         names = tuple(logs or {})
-        values = [_as_float(self.model.step_values[name].result()) for name in names]
+        metrics = self.model.training_metrics
+        values = [_as_float(metrics.step_value(name)) for name in names]
         self._write(names, tf.constant(values, tf.float32),
                     tf.constant([logs[name] for name in names], tf.float32),
                     tf.constant(step, tf.int64))
@@ -103,8 +98,7 @@ GRID_SIZE = 8
 
 class SampleGrid(keras.callbacks.Callback):
     """After each epoch, draws one fixed noise batch as a `size` x `size` grid PNG (the
-    layout of `images.image_grid`) and a TensorBoard image at the global step (the model's
-    `critic_updates`).
+    layout of `images.image_grid`) and a TensorBoard image at the global step.
 
     The noise never changes, so the grids of successive epochs show the same
     latent points (the EMA generator's, when it is on).
@@ -133,7 +127,7 @@ class SampleGrid(keras.callbacks.Callback):
 
 class FIDCallback(keras.callbacks.Callback):
     """Every `every_epochs` epochs, puts `fid` into the logs and writes it to TensorBoard
-    at the global step (the model's `critic_updates`, or else its optimizer's iterations).
+    at the global step.
 
     The generator is `generator_fn(z)` when given, otherwise `model.ema_generator` when it
     is not None, otherwise `model.generator`; latent_dim defaults to `model.latent_dim`.

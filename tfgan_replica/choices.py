@@ -4,7 +4,6 @@ share, each in one place.
 Kept free of TensorFlow imports, so the commands can check their flags at once.
 """
 
-FAMILIES = ("bce", "hinge", "wgan_clip", "wgan_gp")
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")

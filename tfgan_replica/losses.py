@@ -1,4 +1,9 @@
-"""Adversarial losses and the WGAN-GP gradient penalty.
+"""Adversarial losses, each a named pair of functions, and the WGAN-GP gradient penalty.
+
+A loss is the pair Keras' GAN example compiles (`d_loss_fn`, `g_loss_fn`) and TF-GAN
+names `*_discriminator_loss` / `*_generator_loss`: `LOSSES` holds each pair under its
+name, and `gan.GAN(loss=NAME)` trains with it. A new loss is its two functions and one
+entry there, which also makes it a preset `family` (see `gan.FAMILIES`).
 
 Every function takes float32 logits (or critic scores) of shape (batch, 1) or
 (batch,) and returns the mean over the batch it is given. Under a
@@ -7,9 +12,16 @@ these means into a share of the global-batch loss (see `gan.py`), so the same
 functions serve one device and many.
 """
 
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable
+
 import tensorflow as tf
 
 from tfgan_replica.choices import REAL_TARGET
+from tfgan_replica.errors import InputError
 
 
 def _mean(values):
@@ -61,6 +73,61 @@ def wasserstein_d_loss(real_scores, fake_scores):
 def wasserstein_g_loss(fake_scores):
     """Generator loss of WGAN: raise the critic's score of fakes."""
     return -_mean(fake_scores)
+
+
+def least_squares_d_loss(real_logits, fake_logits):
+    """Least-squares critic loss of Mao et al. 2017 with labels 0 for fakes and 1 for reals
+    (their a=0, b=1): 0.5 E[(D(x) - 1)^2] + 0.5 E[D(G(z))^2] on the raw scores.
+
+    Unlike the cross-entropy it keeps penalising fakes that are scored on the right side of
+    the boundary but far from the reals, so their gradients do not vanish.
+    """
+    return (0.5 * _mean(tf.square(tf.cast(real_logits, tf.float32) - 1.0))
+            + 0.5 * _mean(tf.square(tf.cast(fake_logits, tf.float32))))
+
+
+def least_squares_g_loss(fake_logits):
+    """Generator side of the least-squares loss (c=1): 0.5 E[(D(G(z)) - 1)^2]."""
+    return 0.5 * _mean(tf.square(tf.cast(fake_logits, tf.float32) - 1.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    """A critic loss `d(real_logits, fake_logits, **options)` and its generator loss
+    `g(fake_logits)`.
+
+    `options` names the keyword arguments of `d` a model may set (the cross-entropy's
+    `real_target`). `lipschitz` marks a loss that holds only for a (roughly) 1-Lipschitz
+    critic, without which the critic loss has no minimum: models that keep the critic so
+    train it (`gan.WGANClip`, `gan.WGANGP`), and their d_real - d_fake estimates the
+    Earth-Mover distance.
+    """
+
+    d: Callable
+    g: Callable
+    options: tuple[str, ...] = ()
+    lipschitz: bool = False
+
+
+LOSSES = {
+    "bce": Loss(bce_d_loss, bce_g_loss, options=("real_target",)),
+    "hinge": Loss(hinge_d_loss, hinge_g_loss),
+    "lsgan": Loss(least_squares_d_loss, least_squares_g_loss),
+    "wasserstein": Loss(wasserstein_d_loss, wasserstein_g_loss, lipschitz=True),
+}
+
+
+def get(name, **options):
+    """The pair `LOSSES[name]` with keyword `options` of its `d` set (None leaves an option
+    at the function's default)."""
+    if name not in LOSSES:
+        raise InputError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+    loss = LOSSES[name]
+    options = {option: value for option, value in options.items() if value is not None}
+    for option in sorted(set(options) - set(loss.options)):
+        takers = [other for other, pair in LOSSES.items() if option in pair.options]
+        raise TypeError(f"loss {name!r} takes no {option!r}; {takers} do")
+    return dataclasses.replace(loss, d=functools.partial(loss.d, **options)) if options else loss
 
 
 def gradient_penalty(critic, real, fake, epsilon=1e-12, rng=None):

@@ -62,8 +62,9 @@ def make_strategy(name):
     return tf.distribute.get_strategy()
 
 
-def build_model(preset, jit_compile=False):
-    """Networks, GAN and optimizers of `preset`, compiled (call inside a strategy scope)."""
+def build_model(preset, jit_compile=False, log_every_n_steps=LOG_EVERY_N_STEPS):
+    """Networks, GAN and optimizers of `preset`, compiled (call inside a strategy scope); the
+    GAN takes gradient norms on the steps whose metrics are logged, every `log_every_n_steps`."""
     generator = networks.build_generator(preset.generator, preset.latent_dim)
     discriminator = networks.build_discriminator(
         preset.discriminator, image_shape=data.image_shape(preset.dataset),
@@ -77,7 +78,8 @@ def build_model(preset, jit_compile=False):
 
         augment = functools.partial(diffaug.augment, policy=preset.diffaug)
     model = gan.make_gan(preset.family, generator, discriminator, augment=augment,
-                         noise_seed=preset.seed, **preset.gan_options())
+                         noise_seed=preset.seed, grad_norm_every=log_every_n_steps,
+                         **preset.gan_options())
     model.compile(preset.d_optimizer.build(), preset.g_optimizer.build(), jit_compile=jit_compile)
     return model
 
@@ -114,11 +116,9 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
     return preset.replace(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _check_options(precision, strategy, steps_per_epoch):
+def _check_options(precision, steps_per_epoch):
     if precision is not None and precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
-    if strategy not in STRATEGIES:
-        raise InputError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
     if steps_per_epoch is not None and steps_per_epoch < 1:
         raise InputError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
 
@@ -153,7 +153,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
     """
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    _check_options(precision, strategy, steps_per_epoch)
+    _check_options(precision, steps_per_epoch)
     if strategy == "multi_worker" and logdir is None:
         raise InputError("--strategy=multi_worker needs --logdir: the same run folder on every "
                          "worker (a filesystem they share)")
@@ -189,9 +189,9 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
         try:
             keras.utils.set_random_seed(preset.seed)
             with distribution.scope():
-                model = build_model(preset, jit_compile)
+                model = build_model(preset, jit_compile, log_every_n_steps)
             return _fit(model, preset, images, run_dir, resume, steps_per_epoch,
-                        log_every_n_steps, export_generator, print_fn, verbose,
+                        export_generator, print_fn, verbose,
                         list(extra_callbacks),
                         config=dict(preset=preset.to_dict(), precision=precision,
                                     strategy=strategy, replicas=replica_count,
@@ -213,21 +213,19 @@ def _writing_run_folder(run_dir, distribution):
     return run_lock.training_lock(run_dir)
 
 
-def _fit(model, preset, images, run_dir, resume, steps_per_epoch, log_every_n_steps,
-         export_generator, print_fn, verbose, extra_callbacks, config):
+def _fit(model, preset, images, run_dir, resume, steps_per_epoch, export_generator, print_fn,
+         verbose, extra_callbacks, config):
     """Trains in `run_dir`; a non-chief worker writes into a scratch folder it removes after."""
     if replicas.is_chief(model.distribute_strategy):
         return _fit_in(model, preset, images, run_dir, run_dir, resume, steps_per_epoch,
-                       log_every_n_steps, export_generator, print_fn, verbose, extra_callbacks,
-                       config)
+                       export_generator, print_fn, verbose, extra_callbacks, config)
     with tempfile.TemporaryDirectory(prefix="tfgan_replica-worker-") as scratch:
         return _fit_in(model, preset, images, run_dir, Path(scratch), resume, steps_per_epoch,
-                       log_every_n_steps, export_generator, print_fn, verbose, extra_callbacks,
-                       config)
+                       export_generator, print_fn, verbose, extra_callbacks, config)
 
 
 def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
-            log_every_n_steps, export_generator, print_fn, verbose, extra_callbacks, config):
+            export_generator, print_fn, verbose, extra_callbacks, config):
     batches_per_data_epoch = len(images) // preset.batch_size
     if batches_per_data_epoch < 1:
         raise InputError(f"{len(images)} images cannot fill one batch of {preset.batch_size}")
@@ -252,8 +250,8 @@ def _fit_in(model, preset, images, run_dir, work_dir, resume, steps_per_epoch,
     work_dir.mkdir(parents=True, exist_ok=True)
     writer = callbacks.summary_writer(work_dir)
     callbacks.write_config(work_dir, config, writer)
-    run_callbacks = make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps,
-                                   extra_callbacks, print_fn, config["grid_size"])
+    run_callbacks = make_callbacks(preset, checkpointer, work_dir, writer, extra_callbacks,
+                                   print_fn, config["grid_size"])
     saver, nan_guard, grid = run_callbacks.saver, run_callbacks.nan_guard, run_callbacks.grid
     metrics = {}
     start_step = int(checkpointer.step)
@@ -300,11 +298,12 @@ class RunCallbacks:
     all: list
 
 
-def make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps=LOG_EVERY_N_STEPS,
-                   extra_callbacks=(), print_fn=print, grid_size=None):
+def make_callbacks(preset, checkpointer, work_dir, writer, extra_callbacks=(), print_fn=print,
+                   grid_size=None):
     """The callbacks `train` runs `fit` with: checkpoints and the step counter, the NaN
-    guard, TensorBoard scalars, sample grids, `extra_callbacks`, the progress bar and the
-    epoch summary (the benchmarks time `fit` with exactly these)."""
+    guard, TensorBoard scalars (on the model's logged steps), sample grids,
+    `extra_callbacks`, the progress bar and the epoch summary (the benchmarks time `fit`
+    with exactly these)."""
     saver = checkpoints.CheckpointCallback(checkpointer)
     nan_guard = callbacks.NanGuard(saver)
     grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed,
@@ -312,7 +311,7 @@ def make_callbacks(preset, checkpointer, work_dir, writer, log_every_n_steps=LOG
     return RunCallbacks(saver, nan_guard, grid, [
         # the saver advances the step the others read, so it comes first
         saver, nan_guard,
-        callbacks.MetricsLogger(writer, saver, log_every_n_steps),
+        callbacks.MetricsLogger(writer, saver),
         grid, *extra_callbacks, callbacks.ProgressBar(preset.epochs),  # the summary after it
         callbacks.EpochSummary(preset.epochs, saver, grid, print_fn),
     ])

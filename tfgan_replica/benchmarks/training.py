@@ -34,7 +34,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tfgan_replica import callbacks, checkpoints, data, networks, optimizers, presets, trainer
+from tfgan_replica import (callbacks, checkpoints, data, gan, networks, optimizers, presets,
+                           trainer)
 from tfgan_replica.benchmarks import paired, peak, profile
 from tfgan_replica.errors import InputError
 
@@ -129,7 +130,7 @@ class FitArm:
     """`model.fit` as `trainer.train` runs it: the run's data stream and callbacks, which
     write into `work_dir` (TensorBoard scalars, and a sample grid after each window).
     Without `run_callbacks`, only the timing callbacks run, on the same step (its
-    gradient norms taken every `trainer.LOG_EVERY_N_STEPS` steps, as in a run).
+    gradient norms taken every `trainer.LOG_EVERY_N_STEPS` steps, as `build_model` sets).
 
     A window is one `fit` call; its time runs from the first step to the end of the
     last step's callbacks (what `fit` does before the first step and at the epoch's end
@@ -153,7 +154,6 @@ class FitArm:
                                                     print_fn=lambda *_: None).all
         else:
             self.callbacks = []
-            self.model.grad_norm_every = trainer.LOG_EVERY_N_STEPS
         self.stream = _stream(preset)
         self._windows = 0
         self._callback_seconds = 0.0
@@ -221,7 +221,7 @@ def plain_train_step(model):
     computed before it was made faster (`todays_discriminator`, `todays_optimizer`).
 
     It does what `GAN.train_step` does for a family whose objective is its two losses
-    (BCE or hinge, `n_critic=1`, no EMA, no augmentation, float32), with no metrics:
+    (a plain `GAN`, `n_critic=1`, no EMA, no augmentation, float32), with no metrics:
     a critic update on fresh fakes, then a generator update on fresh noise. The noise
     comes from the GAN's own `draw_noise`, keyed by the step as in the GAN, so from the
     same start both compute the same numbers (to float32 rounding).
@@ -238,14 +238,14 @@ def plain_train_step(model):
         batch_size = tf.shape(real_images)[0]
         fake_images = generator(model.draw_noise(batch_size), training=True)
         with tf.GradientTape() as tape:
-            d_loss = model.discriminator_loss(discriminator(real_images, training=True),
-                                              discriminator(fake_images, training=True))
+            d_loss = model.gan_loss.d(discriminator(real_images, training=True),
+                                      discriminator(fake_images, training=True))
         d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_variables), d_variables))
         model.critic_updates.assign_add(1)
         noise = model.draw_noise(batch_size, stream=1)
         with tf.GradientTape() as tape:
-            g_loss = model.generator_loss(discriminator(generator(noise, training=True),
-                                                        training=True))
+            g_loss = model.gan_loss.g(discriminator(generator(noise, training=True),
+                                                    training=True))
         g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_variables), g_variables))
         return d_loss, g_loss
 
@@ -257,7 +257,7 @@ class PlainArm(paired.LoopArm):
     stream, on its own copy of `preset`'s GAN: the baseline of the speed-ups."""
 
     def __init__(self, name, preset):
-        if preset.family not in ("bce", "hinge") or preset.n_critic != 1 or (
+        if gan.FAMILIES[preset.family][0] is not gan.GAN or preset.n_critic != 1 or (
                 preset.ema_decay or preset.diffaug):
             raise InputError(f"the plain loop has no counterpart of preset {preset.name!r}'s "
                              "critic iterations, penalty, clipping, EMA or augmentation")
