@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from tfgan_replica import claims, presets, report, reproduction
+from tfgan_replica import claims, presets, report, reproduction, run_records
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import weights
 
@@ -221,10 +221,6 @@ def variant_preset(study, variant):
                                      **overrides)
 
 
-def load_ablations(results_dir):
-    return report.load_json(Path(results_dir, "ablations.json"), {"studies": {}})
-
-
 def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablations", force=False,
               inception_weights=None, print_fn=print):
     """Trains and scores every variant of study `name` not yet finished; returns its records."""
@@ -235,13 +231,14 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
     chosen = {variant: variant_preset(study, variant) for variant in study.variants}
     smoke = budget == "smoke"
 
-    def recorded(variant):
-        return load_ablations(results_dir)["studies"].get(name, {}).get("variants", {}).get(variant)
+    def pending(variant):
+        return run_records.pending(run_records.variant_record(results_dir, name, variant),
+                                   chosen[variant], budget, force)
 
-    if any(reproduction.pending(recorded(v), p, budget, force) for v, p in chosen.items()):
+    if any(map(pending, chosen)):
         inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     for variant, preset in chosen.items():
-        if not reproduction.pending(recorded(variant), preset, budget, force):
+        if not pending(variant):
             print_fn(f"{name}/{variant}: finished, skipped")
             continue
         record, _ = reproduction.train_and_evaluate(
@@ -250,16 +247,12 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
             print_fn, num_samples=None if smoke else study.num_samples)
         record["preset"] = preset.to_dict()
         record["command"] = f"./run.sh reproduce --budget={budget} --ablations={name}"
-        results = load_ablations(results_dir)
-        entry = results["studies"].setdefault(name, {"variants": {}})
-        entry.update(base=study.base, question=study.question, epochs=study.epochs)
-        entry["variants"][variant] = record
-        reproduction.write_json(Path(results_dir, "ablations.json"), results)
+        run_records.record_variant(results_dir, name, study, variant, record)
         write_ablations_report(results_dir)
         course = record["evaluation"].get("course", record["evaluation"])
         print_fn(f"{name}/{variant}: FID {record['evaluation']['fid']:.2f}, "
                  f"course FID {course['fid']:.2f}")
-    return load_ablations(results_dir)["studies"][name]
+    return run_records.load_ablations(results_dir)["studies"][name]
 
 
 def write_ablations_report(results_dir):
@@ -268,7 +261,7 @@ def write_ablations_report(results_dir):
              "Shortened runs that change one setting of a preset at a time, then combine "
              "changes that helped. FID from fewer samples than the protocol's 10,000 is "
              "biased upward: compare within a table, not with the published numbers.", ""]
-    for name, entry in sorted(load_ablations(results_dir)["studies"].items()):
+    for name, entry in sorted(run_records.load_ablations(results_dir)["studies"].items()):
         study = STUDIES.get(name)
         curves = any("fid_curve" in record for record in entry["variants"].values())
         lines += [f"## {name}: {entry['base']}, {entry['epochs']} epochs", "", entry["question"], "",

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import scipy.stats
 
-from tfgan_replica import presets
+from tfgan_replica import run_records
 
 
 NOTE = ("Each claim compares the FID of report B's rows under report B's own evaluator (the "
@@ -62,7 +62,7 @@ def claim_rows(all_runs, published):
 
     `all_runs` is results.json's "runs", repeats with other seeds included.
     """
-    by_preset = presets.current_runs(all_runs)
+    by_preset = run_records.current_runs(all_runs)
     lines = ["| claim | ours (report B's evaluator) | holds in our runs | in report B's numbers |",
              "|---|---|---|---|"]
     for claim in CLAIMS:
@@ -218,7 +218,7 @@ def _fids(run, epochs):
 def claim_rows_a(runs, em_curve):
     """Markdown lines for report A's claims; `em_curve` is the WGAN row's logged
     [[step, Earth-Mover estimate], ...] (or None)."""
-    by_preset = presets.current_runs(runs)
+    by_preset = run_records.current_runs(runs)
     current = {name: by_preset[name][0] for name in (TUTORIAL, IMPROVED, WGAN) if name in by_preset}
     lines = ["| claim | our evidence | holds in our runs |", "|---|---|---|"]
     lines += [f"| {text} | {evidence} | {verdict} |"
