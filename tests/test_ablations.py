@@ -6,27 +6,27 @@ import sys
 
 import pytest
 
-from tfgan_replica import ablations, presets
+from tfgan_replica import ablations, data, presets, studies
 
 
-@pytest.mark.parametrize("name", sorted(ablations.STUDIES))
+@pytest.mark.parametrize("name", sorted(studies.STUDIES))
 def test_every_variant_changes_one_setting_or_combines_named_variants(name):
-    study = ablations.STUDIES[name]
-    base = ablations.study_base(study)
+    study = studies.STUDIES[name]
+    base = studies.study_base(study)
     assert study.variants[next(iter(study.variants))][1] == {}  # the base comes first
 
     def changed(variant):
-        preset = ablations.variant_preset(study, variant)
+        preset = studies.variant_preset(study, variant)
         assert preset.epochs == study.epochs and preset.name == f"{study.base}@{variant}"
         return set(presets.changed_settings(base.to_dict(), preset)) - {"name"}
 
     for variant in study.variants:
         if variant.startswith("loss_of_"):  # another row's loss, with all it is trained with
             row = presets.get_preset(variant.removeprefix("loss_of_"))
-            preset = ablations.variant_preset(study, variant)
-            assert changed(variant) and changed(variant) <= set(ablations.LOSS_SETTINGS)
+            preset = studies.variant_preset(study, variant)
+            assert changed(variant) and changed(variant) <= set(studies.LOSS_SETTINGS)
             assert all(getattr(preset, name) == getattr(row, name)
-                       for name in ablations.LOSS_SETTINGS), variant
+                       for name in studies.LOSS_SETTINGS), variant
         elif "+" in variant:  # a combination: exactly the settings its parts change
             parts = variant.split("+")
             assert set(parts) <= set(study.variants), variant
@@ -38,13 +38,21 @@ def test_every_variant_changes_one_setting_or_combines_named_variants(name):
             assert bool(settings) == (variant != "as_preset")
 
 
+def test_a_decaying_rate_reaches_zero_at_the_end_of_the_studys_last_epoch():
+    study = studies.STUDIES["best_mlp"]
+    preset = studies.variant_preset(study, "linear_lr_decay")
+    batches = len(data.load_arrays(preset.dataset, "train")[0]) // preset.batch_size
+    assert preset.d_optimizer.decay_steps == study.epochs * batches
+    assert preset.g_optimizer.decay_steps == study.epochs * batches // preset.n_critic
+
+
 @pytest.fixture
 def tiny_study(monkeypatch):
-    study = ablations.Study(base="mlp_bce", epochs=1, question="Does beta_1 matter?", variants={
+    study = studies.Study(base="mlp_bce", epochs=1, question="Does beta_1 matter?", variants={
         "as_preset": ("the preset", {}),
         "beta1_0.5": ("Adam beta_1 0.5", dict(d_optimizer=presets.torch_adam(2e-4, 0.5))),
     })
-    monkeypatch.setitem(ablations.STUDIES, "tiny", study)
+    monkeypatch.setitem(studies.STUDIES, "tiny", study)
     return study
 
 

@@ -164,12 +164,3 @@ def test_decay_steps_lowers_the_applied_rate_linearly_to_zero():
 def test_register_refuses_a_duplicate_name():
     with pytest.raises(ValueError, match="already registered"):
         presets.register(presets.get_preset("mlp_bce"))
-
-
-def test_a_run_with_another_seed_is_named_apart_and_maps_back_to_its_preset():
-    preset = presets.get_preset("mlp_bce")
-    assert presets.seeded_name(preset) == "mlp_bce"
-    assert presets.seeded_name(preset.replace(seed=2)) == "mlp_bce@seed2"
-    assert presets.preset_of_run("mlp_bce@seed2") == preset.replace(seed=2)
-    assert presets.preset_of_run("mlp_bce") is preset
-    assert presets.preset_of_run("gone@seed1") is None

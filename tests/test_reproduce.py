@@ -9,7 +9,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from conftest import REPO
-from tfgan_replica import checkpoints, data, presets, report, reproduction, trainer
+from tfgan_replica import checkpoints, data, presets, report, reproduction, run_records, trainer
 from tfgan_replica.errors import InputError
 
 
@@ -226,7 +226,7 @@ def _finished_run(results_dir, runs_dir, name="mlp_bce"):
     (generator / "saved_model.pb").write_bytes(b"")
     record = {"budget": "smoke", "seed": 7, "run_dir": str(runs_dir / name), "finished": "t0",
               "preset": presets.get_preset(name).to_dict(), "evaluation": {"fid": 50.0}}
-    reproduction.write_json(results_dir / "results.json", {"runs": {name: record}})
+    run_records.write_json(results_dir / "results.json", {"runs": {name: record}})
 
 
 def test_finished_runs_are_scored_under_another_protocol_without_training(
@@ -260,7 +260,7 @@ def test_finished_runs_are_scored_under_another_protocol_without_training(
     assert len(calls) == 1 and "skipped" in printed[-1]
     reproduction.score_protocol("tf1", ["mlp_bce"], force=True, **score)
     reproduction.score_protocol("clean", ["mlp_bce"], **score)
-    stored = report.load_results(results_dir)["runs"]["mlp_bce"]["evaluation_protocols"]
+    stored = run_records.load_results(results_dir)["runs"]["mlp_bce"]["evaluation_protocols"]
     assert (stored["tf1"]["fid"], stored["clean"]["fid"]) == (62.0, 63.0)
 
 
@@ -274,9 +274,9 @@ def test_scoring_under_another_protocol_refuses_what_it_cannot_score_before_any_
     shutil.rmtree(runs_dir)
     with pytest.raises(InputError, match="mlp_bce's generator .* is not on this machine"):
         reproduction.score_protocol("clean", ["mlp_bce"], results_dir)
-    results = report.load_results(results_dir)
+    results = run_records.load_results(results_dir)
     results["runs"]["mlp_bce"]["preset"]["latent_dim"] += 1
-    reproduction.write_json(results_dir / "results.json", results)
+    run_records.write_json(results_dir / "results.json", results)
     with pytest.raises(InputError, match="mlp_bce changed since its recorded run"):
         reproduction.score_protocol("tf1", ["mlp_bce"], results_dir)
     with pytest.raises(InputError, match="pytorch_fid is every run's primary evaluation"):

@@ -1,4 +1,9 @@
-"""Report B's conclusions as statements checked against our results."""
+"""The reports' claims as statements checked against our results.
+
+Report B's are rules on one metric of its rows (`Claim`), also checked against its own
+published numbers; report A published none, so its claims are read from the FID curves
+of its rows (`CurveClaim`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Callable
 import numpy as np
 import scipy.stats
 
-from tfgan_replica import presets
+from tfgan_replica import run_records
 
 
 NOTE = ("Each claim compares the FID of report B's rows under report B's own evaluator (the "
@@ -62,7 +67,7 @@ def claim_rows(all_runs, published):
 
     `all_runs` is results.json's "runs", repeats with other seeds included.
     """
-    by_preset = presets.current_runs(all_runs)
+    by_preset = run_records.current_runs(all_runs)
     lines = ["| claim | ours (report B's evaluator) | holds in our runs | in report B's numbers |",
              "|---|---|---|---|"]
     for claim in CLAIMS:
@@ -70,19 +75,26 @@ def claim_rows(all_runs, published):
                   for name in claim.rows}
         missing = [name for name, values in scores.items() if not values]
         if missing:
-            evidence, verdict = "", f"not yet measured ({', '.join(missing)})"
+            evidence, verdict = "", _not_yet_measured(missing)
         else:
             evidence = ", ".join(_evidence(name, values, claim.metric)
                                  for name, values in scores.items())
             means = {name: float(np.mean(values)) for name, values in scores.items()}
-            verdict = "holds" if claim.holds(means) else "does not hold"
+            verdict = _verdict(claim.holds(means))
         if all(claim.metric in published.get(name, {}) for name in claim.rows):
-            theirs = ("holds" if claim.holds({n: published[n][claim.metric] for n in claim.rows})
-                      else "does not hold")
+            theirs = _verdict(claim.holds({n: published[n][claim.metric] for n in claim.rows}))
         else:
             theirs = f"no published {'FID' if claim.metric == 'fid' else claim.metric}"
         lines.append(f"| {claim.text} | {evidence} | {verdict} | {theirs} |")
     return lines
+
+
+def _verdict(holds):
+    return "holds" if holds else "does not hold"
+
+
+def _not_yet_measured(rows):
+    return f"not yet measured ({', '.join(rows)})"
 
 
 def _evidence(name, values, metric="fid"):
@@ -96,11 +108,14 @@ def _evidence(name, values, metric="fid"):
 
 # Report A published no numbers: its claims are about quality over training, checked on the
 # per-epoch FID curves of its MNIST rows (`reproduction.tracks_fid`) and their final scores.
+TUTORIAL, IMPROVED, WGAN = "dcgan_tutorial", "dcgan_improved", "wgan_clip_mnist"
+REALISTIC_EPOCH = 10  # where report A calls the improved DCGAN's digits realistic
+COMPARED_EPOCHS = (5, 10, 20)  # where the two DCGANs' curves are compared
+EARLY_EPOCHS = 5  # the WGAN's "first epochs"
+SIMILAR = 1.5  # the factor within which two final FIDs count as similar quality
 NOTE_A = ("FID per epoch from 2,048 samples against the test set (higher than the 10,000-sample "
           "protocol's), final scores from the protocol. 'Realistic' is the FID the improved DCGAN "
-          "reaches at epoch 10, where report A calls its digits realistic.")
-TUTORIAL, IMPROVED, WGAN = "dcgan_tutorial", "dcgan_improved", "wgan_clip_mnist"
-SIMILAR = 1.5  # the factor within which two final FIDs count as similar quality
+          f"reaches at epoch {REALISTIC_EPOCH}, where report A calls its digits realistic.")
 
 
 def epoch_fids(run):
@@ -122,83 +137,101 @@ def em_per_epoch(curve, steps_per_epoch, epochs):
                      for e in range(epochs)])
 
 
-def _claims_a(runs, em_curve):
-    tutorial, improved, wgan = (runs.get(name) for name in (TUTORIAL, IMPROVED, WGAN))
-    rows = []
+@dataclasses.dataclass(frozen=True)
+class CurveClaim:
+    """A claim of report A, read from its rows' FID curves and final scores.
 
-    def row(text, names, check):
-        missing = [name for name in names if not (runs.get(name) or {}).get("fid_curve")]
-        if missing:
-            rows.append((text, "", f"not yet measured ({', '.join(missing)})"))
-        else:
-            rows.append((text, *check()))
+    `check` gets the current run of each row by name and the WGAN row's Earth-Mover curve
+    (or None), and returns (our evidence, verdict); it runs once every row has a FID curve.
+    """
 
-    def tutorial_epochs():
-        realistic = fid_at(improved, 10)
-        reached = next((epoch for epoch, fid in epoch_fids(tutorial) if fid <= realistic), None)
-        evidence = (f"tutorial FID at epochs 5/10/20: {_fids(tutorial, (5, 10, 20))}; "
-                    f"realistic (improved at 10): {realistic:.1f}")
-        if reached is None:
-            # A run shorter than 50 epochs can contradict the claim, not confirm it.
-            return (evidence + f"; not reached in {tutorial['epochs']}",
-                    f"consistent (not reached within {tutorial['epochs']} epochs)")
-        return evidence + f"; reached at epoch {reached}", f"does not hold: {reached} epochs"
+    text: str
+    rows: tuple[str, ...]
+    check: Callable[[dict, list | None], tuple[str, str]]
 
-    def improved_faster():
-        pairs = [(fid_at(improved, e), fid_at(tutorial, e)) for e in (5, 10, 20)]
-        evidence = f"improved {_fids(improved, (5, 10, 20))} vs tutorial {_fids(tutorial, (5, 10, 20))}"
-        holds = all(a is not None and b is not None and a < b for a, b in pairs)
-        return evidence, "holds" if holds else "does not hold"
 
-    def wgan_early():
-        first, fifth, last = (fid_at(wgan, e) for e in (1, 5, wgan["epochs"]))
-        evidence = f"FID at epochs 1/5/{wgan['epochs']}: {first:.1f} / {fifth:.1f} / {last:.1f}"
-        return evidence, "holds" if first - fifth > fifth - last else "does not hold"
+def _tutorial_epochs(runs, em_curve):
+    tutorial, realistic = runs[TUTORIAL], fid_at(runs[IMPROVED], REALISTIC_EPOCH)
+    reached = next((epoch for epoch, fid in epoch_fids(tutorial) if fid <= realistic), None)
+    evidence = (f"tutorial FID at epochs {'/'.join(map(str, COMPARED_EPOCHS))}: "
+                f"{_fids(tutorial, COMPARED_EPOCHS)}; "
+                f"realistic (improved at {REALISTIC_EPOCH}): {realistic:.1f}")
+    if reached is None:
+        # A run shorter than 50 epochs can contradict the claim, not confirm it.
+        return (evidence + f"; not reached in {tutorial['epochs']}",
+                f"consistent (not reached within {tutorial['epochs']} epochs)")
+    return evidence + f"; reached at epoch {reached}", f"does not hold: {reached} epochs"
 
-    def wgan_like_dcgan():
-        ours, theirs = wgan["evaluation"]["fid"], improved["evaluation"]["fid"]
-        evidence = f"FID {ours:.1f} vs {theirs:.1f} after {wgan['epochs']} and {improved['epochs']} epochs"
-        return evidence, "holds" if ours <= SIMILAR * theirs else "does not hold"
 
-    def em_tracks_quality():
-        if em_curve is None:
-            return "no Earth-Mover curve", "not yet measured"
-        epochs = wgan["epochs"]
-        em = em_per_epoch(em_curve, wgan["steps"] / epochs, epochs)
-        fid = np.array([fid_at(wgan, e + 1) for e in range(epochs)], dtype=float)
-        evidence = (f"Spearman rho(EM estimate, FID) over {epochs} epochs = {_rho(em, fid):.2f}; "
-                    f"EM estimate epoch 1 {em[0]:.3g}, last {em[-1]:.3g}")
-        if _tracks(em, fid):
-            return evidence, "holds"
-        # The estimate is a distance only once the critic is near its optimum: while the
-        # critic still learns, it rises. From its peak on, it can track quality again.
-        peak = int(np.nanargmax(em))
-        if epochs - peak >= 5 and _tracks(em[peak:], fid[peak:]):
-            return (evidence + f"; from its peak at epoch {peak + 1} on: rho = "
-                    f"{_rho(em[peak:], fid[peak:]):.2f}",
-                    f"holds from epoch {peak + 1} (the estimate's peak) on, not before")
-        return evidence, "does not hold"
+def _improved_faster(runs, em_curve):
+    tutorial, improved = runs[TUTORIAL], runs[IMPROVED]
+    pairs = [(fid_at(improved, e), fid_at(tutorial, e)) for e in COMPARED_EPOCHS]
+    evidence = (f"improved {_fids(improved, COMPARED_EPOCHS)} "
+                f"vs tutorial {_fids(tutorial, COMPARED_EPOCHS)}")
+    holds = all(a is not None and b is not None and a < b for a, b in pairs)
+    return evidence, _verdict(holds)
 
-    def wgan_diverse():
-        ours, theirs = wgan["evaluation"], improved["evaluation"]
-        evidence = (f"recall {ours['recall']:.3f} vs {theirs['recall']:.3f}, coverage "
-                    f"{ours['coverage']:.3f} vs {theirs['coverage']:.3f} (WGAN vs improved DCGAN)")
-        holds = ours["recall"] > theirs["recall"] and ours["coverage"] > theirs["coverage"]
-        return evidence, "holds" if holds else "does not hold"
 
-    row("The tutorial DCGAN needs about 50 epochs for realistic digits", (TUTORIAL, IMPROVED),
-        tutorial_epochs)
-    row("The improved DCGAN converges faster: better FID than the tutorial at epochs 5, 10, 20",
-        (TUTORIAL, IMPROVED), improved_faster)
-    row("WGAN with clipping improves most in its first epochs, slowly afterwards", (WGAN,),
-        wgan_early)
-    row(f"WGAN with clipping reaches quality similar to the improved DCGAN's (FID within "
-        f"{SIMILAR}x)", (WGAN, IMPROVED), wgan_like_dcgan)
-    row("The Earth-Mover estimate decreases over training and tracks sample quality", (WGAN,),
-        em_tracks_quality)
-    row("WGAN mitigates mode collapse: higher recall and coverage than the improved DCGAN",
-        (WGAN, IMPROVED), wgan_diverse)
-    return rows
+def _wgan_early(runs, em_curve):
+    wgan = runs[WGAN]
+    first, early, last = (fid_at(wgan, e) for e in (1, EARLY_EPOCHS, wgan["epochs"]))
+    evidence = (f"FID at epochs 1/{EARLY_EPOCHS}/{wgan['epochs']}: "
+                f"{first:.1f} / {early:.1f} / {last:.1f}")
+    return evidence, _verdict(first - early > early - last)
+
+
+def _wgan_like_dcgan(runs, em_curve):
+    wgan, improved = runs[WGAN], runs[IMPROVED]
+    ours, theirs = wgan["evaluation"]["fid"], improved["evaluation"]["fid"]
+    evidence = (f"FID {ours:.1f} vs {theirs:.1f} after {wgan['epochs']} and "
+                f"{improved['epochs']} epochs")
+    return evidence, _verdict(ours <= SIMILAR * theirs)
+
+
+def _em_tracks_quality(runs, em_curve):
+    if em_curve is None:
+        return "no Earth-Mover curve", "not yet measured"
+    wgan = runs[WGAN]
+    epochs = wgan["epochs"]
+    em = em_per_epoch(em_curve, wgan["steps"] / epochs, epochs)
+    fid = np.array([fid_at(wgan, e + 1) for e in range(epochs)], dtype=float)
+    evidence = (f"Spearman rho(EM estimate, FID) over {epochs} epochs = {_rho(em, fid):.2f}; "
+                f"EM estimate epoch 1 {em[0]:.3g}, last {em[-1]:.3g}")
+    if _tracks(em, fid):
+        return evidence, "holds"
+    # The estimate is a distance only once the critic is near its optimum: while the
+    # critic still learns, it rises. From its peak on (5 epochs or more), it can track
+    # quality again.
+    peak = int(np.nanargmax(em))
+    if epochs - peak >= 5 and _tracks(em[peak:], fid[peak:]):
+        return (evidence + f"; from its peak at epoch {peak + 1} on: rho = "
+                f"{_rho(em[peak:], fid[peak:]):.2f}",
+                f"holds from epoch {peak + 1} (the estimate's peak) on, not before")
+    return evidence, "does not hold"
+
+
+def _wgan_diverse(runs, em_curve):
+    ours, theirs = runs[WGAN]["evaluation"], runs[IMPROVED]["evaluation"]
+    evidence = (f"recall {ours['recall']:.3f} vs {theirs['recall']:.3f}, coverage "
+                f"{ours['coverage']:.3f} vs {theirs['coverage']:.3f} (WGAN vs improved DCGAN)")
+    return evidence, _verdict(ours["recall"] > theirs["recall"]
+                              and ours["coverage"] > theirs["coverage"])
+
+
+CLAIMS_A = (
+    CurveClaim("The tutorial DCGAN needs about 50 epochs for realistic digits",
+               (TUTORIAL, IMPROVED), _tutorial_epochs),
+    CurveClaim("The improved DCGAN converges faster: better FID than the tutorial at epochs "
+               + ", ".join(map(str, COMPARED_EPOCHS)), (TUTORIAL, IMPROVED), _improved_faster),
+    CurveClaim("WGAN with clipping improves most in its first epochs, slowly afterwards",
+               (WGAN,), _wgan_early),
+    CurveClaim(f"WGAN with clipping reaches quality similar to the improved DCGAN's (FID "
+               f"within {SIMILAR}x)", (WGAN, IMPROVED), _wgan_like_dcgan),
+    CurveClaim("The Earth-Mover estimate decreases over training and tracks sample quality",
+               (WGAN,), _em_tracks_quality),
+    CurveClaim("WGAN mitigates mode collapse: higher recall and coverage than the improved "
+               "DCGAN", (WGAN, IMPROVED), _wgan_diverse),
+)
 
 
 def _rho(em, fid):
@@ -218,9 +251,13 @@ def _fids(run, epochs):
 def claim_rows_a(runs, em_curve):
     """Markdown lines for report A's claims; `em_curve` is the WGAN row's logged
     [[step, Earth-Mover estimate], ...] (or None)."""
-    by_preset = presets.current_runs(runs)
-    current = {name: by_preset[name][0] for name in (TUTORIAL, IMPROVED, WGAN) if name in by_preset}
+    current = {name: seeds[0] for name, seeds in run_records.current_runs(runs).items()}
     lines = ["| claim | our evidence | holds in our runs |", "|---|---|---|"]
-    lines += [f"| {text} | {evidence} | {verdict} |"
-              for text, evidence, verdict in _claims_a(current, em_curve)]
+    for claim in CLAIMS_A:
+        missing = [name for name in claim.rows if not current.get(name, {}).get("fid_curve")]
+        if missing:
+            evidence, verdict = "", _not_yet_measured(missing)
+        else:
+            evidence, verdict = claim.check(current, em_curve)
+        lines.append(f"| {claim.text} | {evidence} | {verdict} |")
     return lines

@@ -294,37 +294,6 @@ def listing():
     return "\n".join(lines + ["train one with: ./run.sh train --preset=NAME"])
 
 
-SEED_MARK = "@seed"
-
-
-def seeded_name(preset):
-    """The name a run of `preset` is recorded under: the registered preset's name for its
-    own seed, `NAME@seedN` for another seed (a repeat that measures the spread)."""
-    registered = PRESETS.get(preset.name)
-    if registered is not None and preset.seed == registered.seed:
-        return preset.name
-    return f"{preset.name}{SEED_MARK}{preset.seed}"
-
-
-def preset_of_run(run_name):
-    """The current definition behind a recorded run name (see `seeded_name`), or None when
-    its preset is no longer registered."""
-    name, _, seed = run_name.partition(SEED_MARK)
-    preset = PRESETS.get(name)
-    return preset.replace(seed=int(seed)) if preset is not None and seed else preset
-
-
-def current_runs(runs):
-    """{preset name: its recorded runs of today's definition, one per seed} of `runs`
-    (results.json's "runs", keyed by `seeded_name`): what the results still say."""
-    grouped = {}
-    for run_name, run in sorted(runs.items()):
-        preset = preset_of_run(run_name)
-        if preset is not None and not changed_fields(run["preset"], preset):
-            grouped.setdefault(run_name.partition(SEED_MARK)[0], []).append(run)
-    return grouped
-
-
 register(Preset(
     name="dcgan_tutorial",
     cpu_epochs=20, report="A",

@@ -19,7 +19,7 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from tfgan_replica import data, presets, report, reproduction
+from tfgan_replica import data, presets, reproduction, run_records
 from tfgan_replica.benchmarks import training
 
 CALIBRATION_SECONDS = 3.0
@@ -52,15 +52,15 @@ def project(preset_names=None, budget="cpu", results_dir="results", force=False,
     them unless `force`; `seeds` as in `reproduce`)."""
     chosen = [presets.get_preset(name) for name in preset_names or reproduction.default_presets()]
     reproduction.check_budget(budget)
-    finished = report.load_results(results_dir)["runs"]
+    finished = run_records.load_results(results_dir)["runs"]
     feature_rate, rate_source = _feature_rate(inception_weights)
     print_fn(f"Projected wall time of `reproduce --budget={budget}` on this machine as loaded "
              f"now: each train step timed for {CALIBRATION_SECONDS:g} s of fit with the "
              f"trainer's callbacks; FID features at {feature_rate:.1f} images/s ({rate_source}).")
     projections = []
     with tempfile.TemporaryDirectory(prefix="tfgan_replica-projection-") as work_dir:
-        for name, preset in reproduction.seeded_runs(chosen, seeds):
-            if not reproduction.pending(finished.get(name), preset, budget, force):
+        for name, preset in run_records.seeded_runs(chosen, seeds):
+            if not run_records.pending(finished.get(name), preset, budget, force):
                 print_fn(f"{name}: finished under budget {budget!r}, skipped (--force retrains)")
                 continue
             try:

@@ -7,7 +7,6 @@ the report can be rebuilt on any machine from what is committed.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 from PIL import Image
 
-from tfgan_replica import claims, presets
+from tfgan_replica import claims, presets, run_records
 
 # Published FID / precision / recall of report B, scored by its own evaluator (our
 # `course` column repeats it). Report A published figures only.
@@ -41,31 +40,11 @@ PROTOCOL_NOTE = (
 )
 
 
-def load_json(path, default):
-    """The JSON value at `path`, or `default` where there is no file yet."""
-    path = Path(path)
-    return json.loads(path.read_text()) if path.is_file() else default
-
-
-def load_results(results_dir):
-    return load_json(Path(results_dir, "results.json"), {"runs": {}})
-
-
-def load_curves(results_dir, preset):
-    return load_json(Path(results_dir, "curves", f"{preset}.json"), {})
-
-
-def primary_runs(runs):
-    """The runs of each preset with its own seed: the main table, the claims and the
-    figures show these; repeats with other seeds appear in the seeds table only."""
-    return {name: run for name, run in runs.items() if presets.SEED_MARK not in name}
-
-
 def write_report(results_dir):
     """Writes results/README.md and results/figures/*.png; returns the README path."""
     results_dir = Path(results_dir)
-    results = load_results(results_dir)
-    runs = primary_runs(results["runs"])
+    results = run_records.load_results(results_dir)
+    runs = run_records.primary_runs(results["runs"])
     figures = results_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn = [
@@ -88,13 +67,17 @@ def write_report(results_dir):
     lines += ["## Report B's conclusions, checked", "", claims.NOTE,
               "", *claims.claim_rows(results["runs"], PUBLISHED), "",
               "## Report A's claims, measured", "", claims.NOTE_A, "",
-              *claims.claim_rows_a(runs, load_curves(results_dir, claims.WGAN).get("train/em_estimate")),
-              ""]
+              *claims.claim_rows_a(runs, _em_curve(results_dir)), ""]
     lines += [f"![{path.stem}](figures/{path.name})" for path in drawn if path is not None]
     lines += ["", "Produced by:", "", "```", *commands, "```", ""]
     readme = results_dir / "README.md"
     readme.write_text("\n".join(lines))
     return readme
+
+
+def _em_curve(results_dir):
+    """The WGAN row's logged [[step, Earth-Mover estimate], ...], or None."""
+    return run_records.load_curves(results_dir, claims.WGAN).get("train/em_estimate")
 
 
 def table_rows(runs, floors=None):
@@ -118,7 +101,7 @@ def table_rows(runs, floors=None):
 
 def _definition_note(name, run):
     """Marks a result whose preset changed since it ran: today's command would retrain it."""
-    preset = presets.preset_of_run(name)
+    preset = run_records.preset_of_run(name)
     if preset is None:
         return " (preset no longer defined)"
     changed = presets.changed_fields(run["preset"], preset)
@@ -132,7 +115,7 @@ SEEDS_NOTE = ("Presets trained with several seeds (`reproduce --seeds=0,1,2`): t
 
 def seed_rows(all_runs):
     """The seeds table as markdown lines (none when no preset has two current seeds)."""
-    seeds = presets.current_runs(all_runs)
+    seeds = run_records.current_runs(all_runs)
     rows = [f"| {name} | {', '.join(str(run['seed']) for run in runs)} "
             f"| {_spread([run['evaluation'] for run in runs])} "
             f"| {_spread([run['evaluation'].get('course') for run in runs])} "
@@ -192,7 +175,7 @@ def _grid_of_axes(count, size=3.0):
 
 
 def _plot_losses(results_dir, runs, path):
-    named = [(name, load_curves(results_dir, name)) for name in sorted(runs)]
+    named = [(name, run_records.load_curves(results_dir, name)) for name in sorted(runs)]
     named = [(name, curves) for name, curves in named if "train/d_loss" in curves]
     if not named:
         return None
@@ -208,7 +191,8 @@ def _plot_losses(results_dir, runs, path):
 
 
 def _plot_scalar(results_dir, runs, tag, wanted, title, path):
-    series = [(name, load_curves(results_dir, name).get(tag)) for name, run in sorted(runs.items()) if wanted(run)]
+    series = [(name, run_records.load_curves(results_dir, name).get(tag))
+              for name, run in sorted(runs.items()) if wanted(run)]
     series = [(name, values) for name, values in series if values]
     if not series:
         return None
@@ -267,7 +251,7 @@ def _plot_fid_curves(runs, path):
 
 def _plot_em_and_fid(results_dir, run, path):
     """The WGAN row's Earth-Mover estimate per epoch and its FID on twin axes."""
-    em_curve = load_curves(results_dir, claims.WGAN).get("train/em_estimate")
+    em_curve = _em_curve(results_dir)
     if run is None or not run.get("fid_curve") or not em_curve:
         return None
     epochs = run["epochs"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica import callbacks, data, images, metrics, presets, report, trainer
+from tfgan_replica import callbacks, data, images, metrics, presets, report, run_records, trainer
 from tfgan_replica.choices import BUDGETS, DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import protocols, weights
@@ -79,21 +79,21 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
     """Trains and evaluates each preset not yet finished under `budget`; returns results.json.
 
     `seeds` repeats each preset with those seeds (default: its own); a run with another
-    seed than its preset's is recorded as `NAME@seedN` (see `presets.seeded_name`).
+    seed than its preset's is recorded as `NAME@seedN` (see `run_records.seeded_name`).
     """
     names = list(preset_names or default_presets())
     chosen = [presets.get_preset(name) for name in names]  # unknown names fail before any work
     check_budget(budget)
-    runs = seeded_runs(chosen, seeds)
+    runs = run_records.seeded_runs(chosen, seeds)
     results_dir = Path(results_dir)
-    results = report.load_results(results_dir)
+    results = run_records.load_results(results_dir)
     datasets = sorted({preset.dataset for preset in chosen})
-    if any(pending(results["runs"].get(n), p, budget, force) for n, p in runs) or any(
-            _floorpending(results.get("floors", {}).get(d), d, budget, force) for d in datasets):
+    if any(run_records.pending(results["runs"].get(n), p, budget, force) for n, p in runs) or any(
+            _floor_pending(results, d, budget, force) for d in datasets):
         inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
     for name, preset in runs:
         finished = results["runs"].get(name)
-        if not pending(finished, preset, budget, force):
+        if not run_records.pending(finished, preset, budget, force):
             print_fn(f"{name}: finished under budget {budget!r}, skipped (--force retrains)")
             continue
         changed = presets.changed_fields(finished["preset"], preset) if finished else []
@@ -106,13 +106,11 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
         except DatasetUnavailable as error:
             print_fn(f"{name}: skipped: {error}")
             continue
-        results = report.load_results(results_dir)  # keep what others wrote meanwhile
-        results["runs"][name] = record
-        write_json(results_dir / "results.json", results)
+        run_records.record_run(results_dir, name, record)
         print_fn(f"{name}: FID {record['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
     _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn)
-    return report.load_results(results_dir)
+    return run_records.load_results(results_dir)
 
 
 def score_protocol(protocol, preset_names=None, results_dir="results", force=False,
@@ -130,9 +128,10 @@ def score_protocol(protocol, preset_names=None, results_dir="results", force=Fal
     if protocol == DEFAULT_FID_PROTOCOL:
         raise InputError(f"{DEFAULT_FID_PROTOCOL} is every run's primary evaluation; name "
                          "another protocol to score finished runs under")
-    runs = seeded_runs([presets.get_preset(n) for n in preset_names or default_presets()], seeds)
+    chosen = [presets.get_preset(name) for name in preset_names or default_presets()]
+    runs = run_records.seeded_runs(chosen, seeds)
     results_dir = Path(results_dir)
-    recorded = report.load_results(results_dir)["runs"]
+    recorded = run_records.load_results(results_dir)["runs"]
     problems = []
     for name, preset in runs:
         record = recorded.get(name)
@@ -147,7 +146,7 @@ def score_protocol(protocol, preset_names=None, results_dir="results", force=Fal
                          "--presets=...")
     inception_weights = str(weights.resolve_weights(inception_weights))
     for name, preset in runs:
-        record = report.load_results(results_dir)["runs"][name]
+        record = run_records.load_results(results_dir)["runs"][name]
         if protocol in record.get("evaluation_protocols", {}) and not force:
             print_fn(f"{name}: scored under {protocol} already, skipped (--force scores again)")
             continue
@@ -156,15 +155,13 @@ def score_protocol(protocol, preset_names=None, results_dir="results", force=Fal
                                   num_samples=num_samples, num_reference=num_reference,
                                   inception_weights=inception_weights, seed=record["seed"],
                                   protocol=protocol)
-        results = report.load_results(results_dir)  # keep what others wrote meanwhile
-        if results["runs"].get(name, {}).get("finished") != record["finished"]:
+        if not run_records.record_protocol_scores(results_dir, name, record["finished"], protocol,
+                                                  scores):
             print_fn(f"{name}: trained again while being scored; its {protocol} score is dropped")
             continue
-        results["runs"][name].setdefault("evaluation_protocols", {})[protocol] = scores
-        write_json(results_dir / "results.json", results)
         print_fn(f"{name}: FID {scores['fid']:.2f} under {protocol} "
                  f"({record['evaluation']['fid']:.2f} under {DEFAULT_FID_PROTOCOL})")
-    return report.load_results(results_dir)
+    return run_records.load_results(results_dir)
 
 
 def _generator(record):
@@ -172,40 +169,22 @@ def _generator(record):
     return Path(record["run_dir"]) / "generator"
 
 
-def seeded_runs(chosen, seeds=None):
-    """(recorded name, preset) of each preset in `chosen` with each of `seeds` (default: the
-    preset's own seed), preset by preset."""
-    return [(presets.seeded_name(run), run) for preset in chosen
-            for run in ([preset] if seeds is None else
-                        [preset.replace(seed=seed) for seed in seeds])]
-
-
-def pending(record, preset, budget, force):
-    """Whether `preset` must be (re)trained: no record of it under `budget`, another
-    definition recorded, or `force`."""
-    return (force or record is None or record["budget"] != budget
-            or bool(presets.changed_fields(record["preset"], preset)))
-
-
-def _floorpending(floor, dataset, budget, force):
-    return (force or floor is None or floor["budget"] != budget
-            or floor["evaluation"]["provenance"]["sample_mode"] != floor_sample_mode(dataset))
+def _floor_pending(results, dataset, budget, force):
+    return run_records.floor_pending(results.get("floors", {}).get(dataset),
+                                     floor_sample_mode(dataset), budget, force)
 
 
 def _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn):
     """Scores each dataset's real floor once per budget (see `score_real_floor`)."""
     for dataset in datasets:
-        if not _floorpending(report.load_results(results_dir).get("floors", {}).get(dataset),
-                              dataset, budget, force):
+        if not _floor_pending(run_records.load_results(results_dir), dataset, budget, force):
             continue
         try:
             floor = score_real_floor(dataset, budget, inception_weights)
         except DatasetUnavailable as error:
             print_fn(f"real {dataset} floor: skipped: {error}")
             continue
-        results = report.load_results(results_dir)
-        results.setdefault("floors", {})[dataset] = floor
-        write_json(results_dir / "results.json", results)
+        run_records.record_floor(results_dir, dataset, floor)
         print_fn(f"real {dataset} training images: FID {floor['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
 
@@ -236,7 +215,7 @@ def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_wei
     epochs, steps_per_epoch = plan(preset, budget)
     record, trained = train_and_evaluate(preset.replace(epochs=epochs), run_dir, budget, force,
                                          steps_per_epoch, inception_weights, print_fn)
-    _keep_curves(run_dir, results_dir, name)
+    run_records.keep_curves(run_dir, results_dir, name)
     _keep_sample_grids(run_dir, results_dir, name)
     _keep_real_grid(results_dir, preset.dataset)
     seed_flag = "" if name == preset.name else f" --seeds={preset.seed}"
@@ -299,7 +278,7 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
     if tracks_fid(preset):
         steps_per_epoch = trained.step / preset.epochs
         record["fid_curve"] = [[round(step / steps_per_epoch, 3), step, fid] for step, fid
-                               in read_scalars(run_dir / "tensorboard").get("fid", [])]
+                               in run_records.read_scalars(run_dir / "tensorboard").get("fid", [])]
         record["fid_curve_samples"] = fid_curve_samples(budget)
     return record, trained
 
@@ -337,27 +316,6 @@ def _holds_other_run(run_dir, preset):
             or presets.from_dict(recorded).epochs > preset.epochs)
 
 
-def read_scalars(tensorboard_dir):
-    """{tag: [[step, value], ...]} of every scalar written under `tensorboard_dir`."""
-    curves = {}
-    for path in sorted(Path(tensorboard_dir).glob("events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name == "scalars":
-                    number = float(tf.make_ndarray(value.tensor))
-                    curves.setdefault(value.tag, []).append([int(event.step), number])
-    return {tag: sorted(points) for tag, points in curves.items()}
-
-
-def _keep_curves(run_dir, results_dir, name, max_points=400):
-    """Stores the run's per-step scalar curves (not the derivable epoch means), thinned to at
-    most `max_points` per tag."""
-    curves = {tag: points for tag, points in read_scalars(run_dir / "tensorboard").items()
-              if not tag.startswith("train_mean/")}
-    thinned = {tag: points[:: max(1, len(points) // max_points)] for tag, points in curves.items()}
-    write_json(results_dir / "curves" / f"{name}.json", thinned)
-
-
 def _keep_sample_grids(run_dir, results_dir, name):
     """Copies the grids of the report's epochs (1, 5, 10, 50, 200) and of the last epoch."""
     grids = sorted((run_dir / "samples").glob("epoch_*.png"))
@@ -376,15 +334,3 @@ def _keep_real_grid(results_dir, dataset):
         real, _ = data.load_arrays(dataset, "test")
         side = callbacks.GRID_SIZE
         images.save_png(images.image_grid(real[:side * side], rows=side), path)
-
-
-def write_json(path, value):
-    """Writes atomically: a crash mid-write leaves the previous file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, indent=1, sort_keys=True, default=_plain) + "\n")
-    os.replace(temporary, path)
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else str(value)

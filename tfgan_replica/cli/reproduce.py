@@ -11,7 +11,7 @@ under another FID protocol, from the generators they exported, without training.
 
 from absl import flags
 
-from tfgan_replica import ablations, reproduction
+from tfgan_replica import ablations, reproduction, studies
 from tfgan_replica.choices import BUDGETS, DEFAULT_FID_PROTOCOL, FID_PROTOCOLS
 from tfgan_replica.cli import no_positional_arguments, reporting_errors, run
 from tfgan_replica.errors import InputError
@@ -33,9 +33,9 @@ flags.DEFINE_list("seeds", None,
                   "Train each preset with each of these seeds (default: its own); a run with "
                   "another seed is recorded as PRESET@seedN, and the report gives the spread.")
 flags.DEFINE_list("ablations", None,
-                  f"Ablation studies to run instead of presets: {sorted(ablations.STUDIES)}.")
-flags.register_validator("ablations", lambda names: set(names or ()) <= set(ablations.STUDIES),
-                         f"--ablations takes names of {sorted(ablations.STUDIES)}")
+                  f"Ablation studies to run instead of presets: {sorted(studies.STUDIES)}.")
+flags.register_validator("ablations", lambda names: set(names or ()) <= set(studies.STUDIES),
+                         f"--ablations takes names of {sorted(studies.STUDIES)}")
 flags.DEFINE_enum("protocol", DEFAULT_FID_PROTOCOL, FID_PROTOCOLS,
                   f"{DEFAULT_FID_PROTOCOL} trains and scores as usual; tf1 or clean scores the "
                   "finished runs of --presets (with --seeds) under that FID protocol instead, "
