@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
@@ -208,6 +209,65 @@ def test_svhn_offline_is_skipped_with_a_reason(tmp_path, monkeypatch):
                                      print_fn=printed.append)
     assert results["runs"] == {}
     assert any(line.startswith("dcgan_svhn: skipped:") and "not downloaded" in line for line in printed)
+
+
+def _fabricated_svhn(path, rng=np.random.default_rng(0)):
+    """A keras-layout .npz shaped like SVHN: 32x32 RGB digits' stand-ins (bright squares on
+    noise), 300 for training (one batch of 256) and 130 for the test split."""
+    def split(count):
+        images = rng.integers(0, 60, (count, 32, 32, 3)).astype(np.uint8)
+        for image in images:
+            top, left = rng.integers(4, 16, 2)
+            image[top:top + 12, left:left + 8] = rng.integers(150, 256, 3)
+        return images, rng.integers(0, 10, count).astype(np.uint8)
+
+    (x_train, y_train), (x_test, y_test) = split(300), split(130)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def test_svhn_rows_run_from_a_local_npz_end_to_end(tmp_path, inception_weights_path):
+    """Report A's two SVHN rows are trained on, scored against and floored by the .npz given
+    as svhn's source, and land in the table; nothing reaches tfds."""
+    source = str(_fabricated_svhn(tmp_path / "svhn.npz"))
+    printed = []
+    names = reproduction.default_presets({"svhn": source})
+    assert {"dcgan_svhn", "wgan_clip_svhn"} <= set(names) and "mlp_bce" in names
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data, "_load_tfds", lambda *a: pytest.fail("tfds was reached"))
+        results = reproduction.reproduce(
+            ["dcgan_svhn", "wgan_clip_svhn"], "smoke", tmp_path / "results", tmp_path / "runs",
+            inception_weights=str(inception_weights_path), print_fn=printed.append,
+            data_sources={"svhn": source})
+    for name in ("dcgan_svhn", "wgan_clip_svhn"):
+        run = results["runs"][name]
+        provenance = run["evaluation"]["provenance"]
+        assert run["evaluation"]["fid"] > 0 and provenance["dataset"] == "svhn"
+        assert provenance["reference_source"] == source
+        assert run["command"].endswith(f"--data_sources=svhn={source}")
+        assert (tmp_path / "runs" / "smoke" / name / "generator").is_dir()
+    floor = results["floors"]["svhn"]
+    assert floor["source"] == f"svhn train split of {source}" and floor["evaluation"]["fid"] >= 0
+    table = (tmp_path / "results" / "README.md").read_text()
+    assert "dcgan_svhn" in table and "wgan_clip_svhn" in table
+    assert (tmp_path / "results" / "samples" / "real_svhn.png").is_file()
+
+
+def test_a_wrong_data_source_fails_before_any_work(tmp_path):
+    with pytest.raises(InputError, match="missing.npz: no such file"):
+        reproduction.reproduce(["dcgan_svhn"], "smoke", tmp_path / "results",
+                               data_sources={"svhn": str(tmp_path / "missing.npz")})
+    with pytest.raises(InputError, match="unknown dataset 'cifar'"):
+        reproduction.reproduce(["dcgan_svhn"], "smoke", tmp_path / "results",
+                               data_sources={"cifar": str(tmp_path)})
+    assert not (tmp_path / "results").exists()
+    completed = subprocess.run(
+        [sys.executable, "-m", "tfgan_replica.cli.reproduce", "--data_sources=svhn"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines()[-1] == (
+        "reproduce: --data_sources takes DATASET=SOURCE pairs, e.g. "
+        "--data_sources=svhn=svhn.npz; got 'svhn'")
 
 
 def test_unknown_preset_or_budget_fails_before_any_work(tmp_path):

@@ -135,11 +135,13 @@ class FIDCallback(keras.callbacks.Callback):
     biased upward against the 10,000-sample protocol but cheap: compare it across epochs
     and runs of the same settings, not with published numbers. `protocol` is the FID
     protocol's preprocessing (see `metrics.protocols`); its reference is cached apart.
+    `reference_source` is where the real split is read (see `data.load_arrays`).
     """
 
     def __init__(self, generator_fn=None, every_epochs=5, num_samples=2048, dataset="mnist",
                  split="test", num_reference=None, inception_weights=None, logdir=None,
-                 batch_size=50, seed=0, latent_dim=None, protocol=DEFAULT_FID_PROTOCOL):
+                 batch_size=50, seed=0, latent_dim=None, protocol=DEFAULT_FID_PROTOCOL,
+                 reference_source=None):
         super().__init__()
         if every_epochs < 1:
             raise InputError(f"every_epochs must be at least 1, got {every_epochs}")
@@ -152,6 +154,7 @@ class FIDCallback(keras.callbacks.Callback):
         self.every_epochs = every_epochs
         self.num_samples = num_samples
         self.dataset, self.split, self.num_reference = dataset, split, num_reference
+        self.reference_source = reference_source
         self.inception_weights = inception_weights
         self.batch_size = batch_size
         self.seed = seed
@@ -175,8 +178,8 @@ class FIDCallback(keras.callbacks.Callback):
             self._extractor = FeatureExtractor.shared(self.inception_weights, self.batch_size,
                                                       self.protocol)
             self._reference_stats = reference.reference_features(
-                self._extractor, self.dataset, self.split, self.num_reference, progress=False
-            ).statistics
+                self._extractor, self.dataset, self.split, self.num_reference,
+                self.reference_source, progress=False).statistics
         generator_fn, latent_dim = self._generator()
         images = sampling.generate(generator_fn, latent_dim, self.num_samples, self.seed)
         if not np.isfinite(images).all():

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_replica import callbacks, data, images, metrics, presets, report, run_records, trainer
-from tfgan_replica.choices import BUDGETS, DEFAULT_FID_PROTOCOL
+from tfgan_replica.choices import BUDGETS, DATASET_SHAPES, DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import protocols, weights
 
@@ -38,10 +38,23 @@ class DatasetUnavailable(RuntimeError):
     """A preset's dataset cannot be loaded here (for example SVHN offline)."""
 
 
-def default_presets():
-    """Every MNIST preset that belongs to a report row or to our own best."""
+def default_presets(data_sources=None):
+    """Every preset that belongs to a report row or to our own best, on MNIST and on each
+    dataset of `data_sources` (SVHN is not bundled: its rows run where a source is given)."""
+    datasets = {"mnist", *(data_sources or {})}
     return [name for name, preset in sorted(presets.PRESETS.items())
-            if preset.dataset == "mnist" and preset.report]
+            if preset.dataset in datasets and preset.report]
+
+
+def check_data_sources(data_sources):
+    """Reads each given source's splits once, so that a wrong path or layout fails in one
+    line before any training (a source named by the user is never skipped)."""
+    for dataset, source in (data_sources or {}).items():
+        if dataset not in DATASET_SHAPES:
+            raise InputError(f"unknown dataset {dataset!r} in the data sources; choose among "
+                             f"{sorted(DATASET_SHAPES)}")
+        for split in ("train", "test"):
+            data.load_arrays(dataset, split, source)
 
 
 def check_budget(budget):
@@ -75,15 +88,21 @@ def evaluation_sizes(budget):
 
 
 def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="runs/reproduce",
-              force=False, inception_weights=None, print_fn=print, seeds=None):
+              force=False, inception_weights=None, print_fn=print, seeds=None,
+              data_sources=None):
     """Trains and evaluates each preset not yet finished under `budget`; returns results.json.
 
     `seeds` repeats each preset with those seeds (default: its own); a run with another
     seed than its preset's is recorded as `NAME@seedN` (see `run_records.seeded_name`).
+    `data_sources` ({dataset: source}, see `data.load_arrays`) says where a dataset's
+    images are read, for training, the reference statistics and the real floor alike:
+    `{"svhn": "svhn.npz"}` runs report A's SVHN rows from a keras-layout .npz.
     """
-    names = list(preset_names or default_presets())
+    data_sources = dict(data_sources or {})
+    names = list(preset_names or default_presets(data_sources))
     chosen = [presets.get_preset(name) for name in names]  # unknown names fail before any work
     check_budget(budget)
+    check_data_sources(data_sources)
     runs = run_records.seeded_runs(chosen, seeds)
     results_dir = Path(results_dir)
     results = run_records.load_results(results_dir)
@@ -102,14 +121,16 @@ def reproduce(preset_names=None, budget="cpu", results_dir="results", runs_dir="
                      "training it again")
         try:
             record = _run_preset(name, preset, budget, Path(runs_dir, budget, name), results_dir,
-                                 force, inception_weights, print_fn)
+                                 force, inception_weights, print_fn,
+                                 data_sources.get(preset.dataset))
         except DatasetUnavailable as error:
             print_fn(f"{name}: skipped: {error}")
             continue
         run_records.record_run(results_dir, name, record)
         print_fn(f"{name}: FID {record['evaluation']['fid']:.2f}, report: "
                  f"{report.write_report(results_dir)}")
-    _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn)
+    _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn,
+                  data_sources)
     return run_records.load_results(results_dir)
 
 
@@ -174,13 +195,15 @@ def _floor_pending(results, dataset, budget, force):
                                      floor_sample_mode(dataset), budget, force)
 
 
-def _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn):
+def _score_floors(datasets, budget, results_dir, force, inception_weights, print_fn,
+                  data_sources):
     """Scores each dataset's real floor once per budget (see `score_real_floor`)."""
     for dataset in datasets:
         if not _floor_pending(run_records.load_results(results_dir), dataset, budget, force):
             continue
         try:
-            floor = score_real_floor(dataset, budget, inception_weights)
+            floor = score_real_floor(dataset, budget, inception_weights,
+                                     source=data_sources.get(dataset))
         except DatasetUnavailable as error:
             print_fn(f"real {dataset} floor: skipped: {error}")
             continue
@@ -189,15 +212,16 @@ def _score_floors(datasets, budget, results_dir, force, inception_weights, print
                  f"{report.write_report(results_dir)}")
 
 
-def score_real_floor(dataset, budget, inception_weights=None, seed=0):
+def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=None):
     """Real training images scored as if generated: what a perfect generator would score.
 
     As many images as a preset generates, drawn without replacement from the
-    training split, against the same reference (the test split).
+    training split, against the same reference (the test split), both read from
+    `source` (the dataset's default when None).
     """
     num_samples, num_reference = evaluation_sizes(budget)
     try:
-        train_images, _ = data.load_arrays(dataset, "train")
+        train_images, _ = data.load_arrays(dataset, "train", source)
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
     chosen = np.random.default_rng(seed).choice(len(train_images), num_samples, replace=False)
@@ -205,25 +229,30 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0):
     scores = metrics.evaluate(train_images[np.sort(chosen)], dataset=dataset, split="test",
                               num_samples=num_samples, num_reference=num_reference,
                               inception_weights=inception_weights, seed=seed, progress=False,
-                              sample_mode=floor_sample_mode(dataset))
-    return {"budget": budget, "seed": seed, "source": f"{dataset} train split",
+                              sample_mode=floor_sample_mode(dataset), reference_source=source)
+    read_from = "" if source is None else f" of {source}"
+    return {"budget": budget, "seed": seed, "source": f"{dataset} train split{read_from}",
             "eval_seconds": round(time.time() - started, 1), "evaluation": scores,
             "command": f"./run.sh reproduce --budget={budget}"}
 
 
-def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_weights, print_fn):
+def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_weights, print_fn,
+                data_source=None):
     epochs, steps_per_epoch = plan(preset, budget)
     record, trained = train_and_evaluate(preset.replace(epochs=epochs), run_dir, budget, force,
-                                         steps_per_epoch, inception_weights, print_fn)
+                                         steps_per_epoch, inception_weights, print_fn,
+                                         data_source=data_source)
     run_records.keep_curves(run_dir, results_dir, name)
     _keep_sample_grids(run_dir, results_dir, name)
-    _keep_real_grid(results_dir, preset.dataset)
-    seed_flag = "" if name == preset.name else f" --seeds={preset.seed}"
+    _keep_real_grid(results_dir, preset.dataset, data_source)
+    extra_flags = "" if name == preset.name else f" --seeds={preset.seed}"
+    if data_source is not None:
+        extra_flags += f" --data_sources={preset.dataset}={data_source}"
     return {
         **record,
         "preset": preset.to_dict(),
         "run_dir": str(run_dir),
-        "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}{seed_flag}",
+        "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}{extra_flags}",
         "final_metrics": trained.metrics,
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "cpus": os.cpu_count(), "tensorflow": tf.__version__},
@@ -232,16 +261,18 @@ def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_wei
 
 
 def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=None,
-                       inception_weights=None, print_fn=print, num_samples=None):
+                       inception_weights=None, print_fn=print, num_samples=None,
+                       data_source=None):
     """Trains `preset` (as given: its `epochs` is the length) in `run_dir` and scores it.
 
     Continues a shorter run of the same settings in `run_dir` and starts over on any
     other. Returns (record, `trainer.TrainResult`); the record holds the scores (the
     course column too where `sample_mode` asks for it), the steps and the times.
+    `data_source` is where the dataset is read (see `data.load_arrays`).
     """
     default_samples, num_reference = evaluation_sizes(budget)
     try:
-        data.load_arrays(preset.dataset, "test")
+        data.load_arrays(preset.dataset, "test", data_source)
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
     if run_dir.exists() and not force and _holds_other_run(run_dir, preset):
@@ -251,19 +282,19 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
     if force and run_dir.exists():
         shutil.rmtree(run_dir)
     resume = (run_dir / "checkpoints").is_dir()
-    trained = trainer.train(preset, logdir=run_dir, resume=resume,
+    trained = trainer.train(preset, logdir=run_dir, resume=resume, data_source=data_source,
                             steps_per_epoch=steps_per_epoch, print_fn=print_fn,
                             log_every_n_steps=(1 if budget == "smoke"
                                                else trainer.LOG_EVERY_N_STEPS),
                             extra_callbacks=_fid_curve_callbacks(preset, budget, run_dir,
-                                                                 inception_weights))
+                                                                 inception_weights, data_source))
     if trained.interrupted:
         raise KeyboardInterrupt(f"{preset.name} interrupted; rerun to resume it")
     started = time.time()
     scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split="test",
                               num_samples=num_samples or default_samples,
                               num_reference=num_reference,
-                              inception_weights=inception_weights,
+                              inception_weights=inception_weights, reference_source=data_source,
                               sample_mode=sample_mode(preset), seed=preset.seed)
     record = {
         "budget": budget,
@@ -294,13 +325,13 @@ def fid_curve_samples(budget):
     return SMOKE_SAMPLES if budget == "smoke" else FID_CURVE_SAMPLES
 
 
-def _fid_curve_callbacks(preset, budget, run_dir, inception_weights):
+def _fid_curve_callbacks(preset, budget, run_dir, inception_weights, data_source=None):
     if not tracks_fid(preset):
         return []
     return [callbacks.FIDCallback(every_epochs=1, num_samples=fid_curve_samples(budget),
                                 dataset=preset.dataset, num_reference=evaluation_sizes(budget)[1],
                                 inception_weights=inception_weights, seed=preset.seed,
-                                logdir=run_dir / "tensorboard")]
+                                logdir=run_dir / "tensorboard", reference_source=data_source)]
 
 
 def _holds_other_run(run_dir, preset):
@@ -328,9 +359,9 @@ def _keep_sample_grids(run_dir, results_dir, name):
         shutil.copy(grid, target / grid.name)
 
 
-def _keep_real_grid(results_dir, dataset):
+def _keep_real_grid(results_dir, dataset, source=None):
     path = results_dir / "samples" / f"real_{dataset}.png"
     if not path.exists():
-        real, _ = data.load_arrays(dataset, "test")
+        real, _ = data.load_arrays(dataset, "test", source)
         side = callbacks.GRID_SIZE
         images.save_png(images.image_grid(real[:side * side], rows=side), path)

@@ -7,6 +7,8 @@ preset with those seeds. `--dry_run` prints how long the
 presets would take on this machine, from a few seconds of each one's train step timed
 now, and trains and writes nothing. `--protocol=tf1|clean` scores finished runs again
 under another FID protocol, from the generators they exported, without training.
+`--data_sources=svhn=PATH` reads SVHN (not bundled) from a keras-layout .npz or a
+folder, and adds its report A rows to the default presets.
 """
 
 from absl import flags
@@ -40,7 +42,24 @@ flags.DEFINE_enum("protocol", DEFAULT_FID_PROTOCOL, FID_PROTOCOLS,
                   f"{DEFAULT_FID_PROTOCOL} trains and scores as usual; tf1 or clean scores the "
                   "finished runs of --presets (with --seeds) under that FID protocol instead, "
                   "with each run's own budget, and trains nothing.")
+flags.DEFINE_list("data_sources", None,
+                  "DATASET=SOURCE pairs, e.g. svhn=svhn.npz: where a dataset is read for "
+                  "training, its reference statistics and its real floor ('tfds', or a "
+                  "keras-layout .npz or a folder of IDX files or PNGs; see --data_source of "
+                  "train).")
 FLAGS = flags.FLAGS
+
+
+def parse_data_sources(pairs):
+    """{dataset: source} from DATASET=SOURCE strings."""
+    sources = {}
+    for pair in pairs or ():
+        dataset, equals, source = pair.partition("=")
+        if not (equals and dataset and source):
+            raise InputError(f"--data_sources takes DATASET=SOURCE pairs, e.g. "
+                             f"--data_sources=svhn=svhn.npz; got {pair!r}")
+        sources[dataset] = source
+    return sources
 
 
 def main(argv):
@@ -51,6 +70,11 @@ def main(argv):
             raise InputError(f"--seeds takes non-negative integers, e.g. --seeds=0,1,2; "
                              f"got {','.join(FLAGS.seeds)}")
         seeds = None if FLAGS.seeds is None else [int(seed) for seed in FLAGS.seeds]
+        data_sources = parse_data_sources(FLAGS.data_sources)
+        if data_sources and (FLAGS.ablations or FLAGS.dry_run or FLAGS.protocol
+                             != DEFAULT_FID_PROTOCOL):
+            raise InputError("--data_sources applies to training presets; leave out "
+                             "--ablations, --dry_run and --protocol")
         if FLAGS.ablations and seeds is not None:
             raise InputError("--seeds repeats presets; an ablation study sets its own seeds: "
                              "leave out --seeds")
@@ -77,7 +101,8 @@ def main(argv):
         else:
             reproduction.reproduce(FLAGS.presets, FLAGS.budget, FLAGS.results_dir,
                                    FLAGS.runs_dir or "runs/reproduce", FLAGS.force,
-                                   FLAGS.inception_weights, seeds=seeds)
+                                   FLAGS.inception_weights, seeds=seeds,
+                                   data_sources=data_sources)
 
 
 def start():

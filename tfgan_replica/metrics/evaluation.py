@@ -108,6 +108,7 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
         **real.settings,
         "num_generated": len(images),
         "num_reference": real.statistics.num,
+        "reference_source": real.settings["source"],  # where the real split was read
         "source": "array" if kind == "array" else str(source),
         "source_kind": kind,
         "seed": seed,
