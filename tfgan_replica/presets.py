@@ -15,6 +15,9 @@ import dataclasses
 import re
 import textwrap
 
+import keras
+
+from tfgan_replica import diffaug, gan, networks, optimizers
 from tfgan_replica.choices import DATASET_SHAPES, OPTIMIZERS, REAL_TARGET
 from tfgan_replica.errors import InputError
 
@@ -52,10 +55,6 @@ class OptimizerConfig:
 
     def build(self):
         """A fresh Keras optimizer (call inside the distribution strategy's scope)."""
-        import keras
-
-        from tfgan_replica import optimizers
-
         rate = self.learning_rate
         if self.decay_steps is not None:
             rate = keras.optimizers.schedules.PolynomialDecay(
@@ -92,7 +91,14 @@ def torch_rmsprop(learning_rate):
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
-    """Everything that defines a training run except where and how fast it runs."""
+    """Everything that defines a training run except where and how fast it runs.
+
+    The fields from `name` to `seed` are the run itself: its name, its length (`epochs`)
+    and every setting its training uses.
+    The last three belong to the catalogue: `cpu_epochs` (the `cpu` reproduction budget's
+    length), `report` (the row it reproduces, which also decides how a result is scored)
+    and `note`, the one field that describes only (`DESCRIPTION_FIELDS`).
+    """
 
     name: str
     dataset: str = "mnist"
@@ -119,6 +125,7 @@ class Preset:
     gp_weight: float | None = None
     ema_decay: float | None = None
     seed: int = 0
+    # The catalogue's fields: they change no training step.
     cpu_epochs: int | None = None
     report: str = ""
     note: str = ""
@@ -157,15 +164,23 @@ def from_dict(values):
     return Preset(**values)
 
 
+# Fields that only describe a preset: rewording them never makes a recorded result or a
+# run folder count as changed. `report` and `cpu_epochs` change no training step either,
+# but a recorded result depends on them: `report` decides how it is scored (report B's
+# rows by its own evaluator too), `cpu_epochs` how long the cpu budget trains.
+DESCRIPTION_FIELDS = ("note",)
+
+
 def changed_fields(recorded, preset):
-    """Settings in which `recorded` (a `to_dict`, e.g. from results.json) differs from `preset`.
+    """Fields in which `recorded` (a `to_dict`, e.g. from results.json) differs from
+    `preset`, other than the `DESCRIPTION_FIELDS`.
 
     A record older than a field reads as that field's default, the value it was run
-    with. The note is a description, not a setting.
+    with.
     """
     before = from_dict(recorded)
     return [name for name in field_names()
-            if name != "note" and getattr(before, name) != getattr(preset, name)]
+            if name not in DESCRIPTION_FIELDS and getattr(before, name) != getattr(preset, name)]
 
 
 # How long a run trains is not what it is: runs resume exactly and no schedule depends on
@@ -219,8 +234,6 @@ def _validate(p):
 
 def _validate_networks(p, fail):
     """Checks names and that the generator draws images of the dataset's shape."""
-    from tfgan_replica import networks
-
     want = DATASET_SHAPES[p.dataset]
     if p.generator not in networks.GENERATORS:
         fail(f"unknown generator {p.generator!r}; choose one of {sorted(networks.GENERATORS)}")
@@ -243,8 +256,6 @@ def _validate_networks(p, fail):
 
 def _validate_gan(p, fail):
     """The family and its options, as `gan.make_gan` checks them."""
-    from tfgan_replica import gan
-
     try:
         gan.check_options(p.family, p.gan_options())
     except InputError as error:
@@ -252,8 +263,6 @@ def _validate_gan(p, fail):
 
 
 def _validate_diffaug(p, fail):
-    from tfgan_replica import diffaug
-
     try:
         diffaug.parse_policy(p.diffaug)
     except ValueError as error:
