@@ -1,6 +1,7 @@
 """Presets: the report rows they encode, and validation before any work."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -81,6 +82,27 @@ def test_changed_fields_reads_older_records_with_their_defaults():
     keras_default = presets.adam(1e-4, 0.5, 0.9)
     assert presets.changed_fields(
         record, preset.replace(d_optimizer=keras_default, g_optimizer=keras_default)) == []
+
+
+def test_only_the_description_fields_leave_a_record_current():
+    preset = presets.get_preset("mlp_hinge_sn")
+    record = preset.to_dict()
+    reworded = {**record, **{name: "reworded" for name in presets.DESCRIPTION_FIELDS}}
+    assert presets.changed_fields(reworded, preset) == []
+    # The catalogue's other fields change no training step but do change a result.
+    assert presets.changed_fields({**record, "report": "ours", "cpu_epochs": 7}, preset) == [
+        "cpu_epochs", "report"]
+    assert presets.changed_settings({**record, "cpu_epochs": 7, "epochs": 7}, preset) == []
+
+
+def test_the_catalogue_registers_on_import_and_its_notes_hold_no_scores():
+    from tfgan_replica import preset_catalogue, report
+
+    assert preset_catalogue.register is presets.register
+    for preset in presets.PRESETS.values():
+        assert not re.search(r"FID \d|reported", preset.note), preset.name
+        for published in report.PUBLISHED.get(preset.name, {}).values():
+            assert f"{published:.2f}" not in preset.note, preset.name
 
 
 def test_unknown_preset_lists_the_names():

@@ -1,5 +1,5 @@
-"""The names a flag, a preset or a library call may choose from, and the defaults they
-share, each in one place.
+"""The names a flag, a preset or a library call may choose from, the defaults they share
+and the datasets' fixed sizes, each in one place.
 
 Kept free of TensorFlow imports, so the commands can check their flags at once.
 """
@@ -17,3 +17,5 @@ DEFAULT_FID_PROTOCOL = FID_PROTOCOLS[0]
 REAL_TARGET = 1.0
 # The (height, width, channels) of each dataset's images.
 DATASET_SHAPES = {"mnist": (28, 28, 1), "svhn": (32, 32, 3)}
+# Images in each dataset's training split: an epoch is this many // batch_size batches.
+TRAIN_IMAGES = {"mnist": 60_000, "svhn": 73_257}

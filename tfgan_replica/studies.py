@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from tfgan_replica import presets, reproduction
+from tfgan_replica.choices import TRAIN_IMAGES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +37,6 @@ def _adam(d_learning_rate, g_learning_rate=None, beta_1=0.9, beta_2=0.999):
     g_learning_rate = d_learning_rate if g_learning_rate is None else g_learning_rate
     return dict(d_optimizer=presets.torch_adam(d_learning_rate, beta_1, beta_2),
                 g_optimizer=presets.torch_adam(g_learning_rate, beta_1, beta_2))
-
-
-# Images in each dataset's training split: an epoch is this many // batch_size batches.
-TRAIN_IMAGES = {"mnist": 60_000, "svhn": 73_257}
 
 
 def _decaying(overrides, base, epochs):
