@@ -181,14 +181,15 @@ def todays_discriminator(discriminator):
     faster: each `SpectralNorm` divides its whole kernel by sigma (three passes over W
     for sigma, then W / sigma) instead of the layer's outputs. The same function."""
     def kernel_scaled(wrapper, inputs, training):
-        matrix = wrapper._matrix()
-        if training:
-            v = wrapper._normalize(tf.linalg.matvec(matrix, wrapper.vector_u))
-            u = wrapper._normalize(tf.linalg.matvec(matrix, v, transpose_a=True))
-            wrapper.vector_v.assign(tf.stop_gradient(v))
-            wrapper.vector_u.assign(tf.stop_gradient(u))
-        sigma = tf.reduce_sum(wrapper.vector_v * tf.linalg.matvec(matrix, wrapper.vector_u))
-        kernel = tf.cast(wrapper.layer.kernel, tf.float32) / sigma
+        with tf.name_scope("sigma"):  # the norm's whole cost, W / sigma included (`profile`)
+            matrix = wrapper._matrix()
+            if training:
+                v = wrapper._normalize(tf.linalg.matvec(matrix, wrapper.vector_u))
+                u = wrapper._normalize(tf.linalg.matvec(matrix, v, transpose_a=True))
+                wrapper.vector_v.assign(tf.stop_gradient(v))
+                wrapper.vector_u.assign(tf.stop_gradient(u))
+            sigma = tf.reduce_sum(wrapper.vector_v * tf.linalg.matvec(matrix, wrapper.vector_u))
+            kernel = tf.cast(wrapper.layer.kernel, tf.float32) / sigma
         outputs = (tf.matmul(inputs, kernel) if isinstance(wrapper.layer, keras.layers.Dense)
                    else tf.nn.conv2d(inputs, kernel, wrapper.layer.strides,
                                      wrapper.layer.padding.upper()))
@@ -211,7 +212,7 @@ def todays_optimizer(optimizer, variables):
     """Keras' own Adam (an op per term) in place of `FusedAdam`, with its settings."""
     if not isinstance(optimizer, optimizers.FusedAdam):
         return optimizer
-    unfused = keras.optimizers.Adam.from_config(optimizer.get_config())
+    unfused = keras.optimizers.Adam.from_config({**optimizer.get_config(), "name": "adam"})
     unfused.build(variables)
     return unfused
 
@@ -293,11 +294,12 @@ def workload_arms(preset, arm_names, work_dir):
     return arms
 
 
-def step_breakdown(preset, steps=30):
-    """{kind: share of kernel time} of `preset`'s `GAN.train_step` (see `profile`)."""
+def step_breakdown(preset, as_it_was=False, steps=30):
+    """{kind: share of kernel time} of `preset`'s `GAN.train_step`, or with `as_it_was` of
+    the plain loop's step (see `profile`, `plain_train_step`)."""
     model = _build(preset)
     batches = iter(_stream(preset))
-    step = tf.function(model.train_step)
+    step = plain_train_step(model) if as_it_was else tf.function(model.train_step)
     return profile.breakdown(lambda: step(next(batches)), steps)
 
 
@@ -322,6 +324,7 @@ def run(window_seconds=20.0, pairs=5, warmup=2, print_fn=print, peak_gflops=None
                     print_fn(f"  {arm.name}: the callbacks' work on each step took "
                              f"{arm.callback_share:.2%} of its time (limit "
                              f"{CALLBACK_SHARE_LIMIT:.0%}: {verdict})")
-        print_fn("  where the step's kernel time goes: "
-                 + profile.format_breakdown(step_breakdown(preset)))
+        for label, as_it_was in (("the step", False), ("the step as it was", True)):
+            print_fn(f"  where {label}'s kernel time goes: "
+                     + profile.format_breakdown(step_breakdown(preset, as_it_was)))
     return results
