@@ -22,3 +22,5 @@ TRAIN_IMAGES = {"mnist": 60_000, "svhn": 73_257}
 # Training images held out of each dataset's training split for choosing among runs (the
 # `holdout` split of `data.load_arrays`); the others form its `train_fit` split.
 HOLDOUT_IMAGES = 10_000
+# The splits a run may train on: all of the training split, or all but its held-out images.
+TRAIN_SPLITS = ("train", "train_fit")

@@ -59,12 +59,17 @@ def load_arrays(name, split="train", source=None):
     "bundled", "tfds", or a path to a keras-layout .npz, a folder of IDX files or a folder
     of PNG images. Labels are -1 where the source has none (PNG folders).
     """
-    if split in HELD_OUT_SPLITS:
-        images, labels = load_arrays(name, "train", source)
-        held_out = np.zeros(len(images), bool)
-        held_out[holdout_indices(len(images), source or f"{name}'s default source")] = True
-        chosen = held_out if split == "holdout" else ~held_out
-        return images[chosen], labels[chosen]
+    if split not in HELD_OUT_SPLITS:
+        return _load_split(name, split, source)
+    images, labels = _load_split(name, "train", source)
+    held_out = np.zeros(len(images), bool)
+    held_out[holdout_indices(len(images), source or f"{name}'s default source")] = True
+    chosen = held_out if split == "holdout" else ~held_out
+    return images[chosen], labels[chosen]
+
+
+def _load_split(name, split, source):
+    """A split the source stores itself, checked."""
     shape, tfds_name = _spec(name)
     if source is None:
         source = "bundled" if name == "mnist" else "tfds"
