@@ -132,6 +132,13 @@ def test_a_variant_scored_on_another_split_than_its_studys_is_trained_again(
         studies.Study(base="mlp_bce", epochs=1, question="?", variants={}, select_on="train")
 
 
+def test_a_run_folder_trained_on_another_split_starts_over(tmp_path):
+    preset = studies.variant_preset(studies.STUDIES["sn_mlp"], "as_preset")
+    (tmp_path / "config.json").write_text(json.dumps({"preset": preset.to_dict()}))  # on train
+    assert not reproduction._holds_other_run(tmp_path, preset)
+    assert reproduction._holds_other_run(tmp_path, preset, "train_fit")
+
+
 def test_unknown_study_fails_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="unknown ablation study 'nope'"):
         ablations.run_study("nope", results_dir=tmp_path)
