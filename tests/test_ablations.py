@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tfgan_replica import ablations, data, presets, studies
+from tfgan_replica import ablations, data, presets, reproduction, run_records, studies
 
 
 @pytest.mark.parametrize("name", sorted(studies.STUDIES))
@@ -68,16 +68,75 @@ def test_a_smoke_study_records_each_variant_once_with_both_columns(
         assert record["steps"] == 3 and record["budget"] == "smoke"
         assert record["evaluation"]["course"]["fid"] > 0  # report B's evaluator beside ours
         assert record["preset"]["name"] == f"mlp_bce@{variant}"
+        assert record["evaluation"]["provenance"]["split"] == "test"  # a study selects on test
+        assert _trained_on(tmp_path / "runs" / "smoke" / "tiny" / variant) == "train"
     assert entry["variants"]["beta1_0.5"]["preset"]["d_optimizer"]["beta_1"] == 0.5
     table = (tmp_path / "results" / "ablations.md").read_text()
     assert table.index("| as_preset | the preset |") < table.index("| beta1_0.5 | Adam beta_1 0.5 |")
-    assert "Does beta_1 matter?" in table
+    assert "**Selected on the test-set FID it reports.** Does beta_1 matter?" in table
 
     printed.clear()
     run()
     assert printed == ["tiny/as_preset: finished, skipped", "tiny/beta1_0.5: finished, skipped"]
     stored = json.loads((tmp_path / "results" / "ablations.json").read_text())
     assert list(stored["studies"]) == ["tiny"]
+
+
+def _trained_on(run_dir):
+    return json.loads((run_dir / "config.json").read_text())["train_split"]
+
+
+def test_a_holdout_study_trains_on_train_fit_and_scores_against_the_holdout_images(
+        monkeypatch, tmp_path, cache_root, inception_weights_path):
+    monkeypatch.setitem(studies.STUDIES, "tiny_holdout", studies.Study(
+        base="mlp_bce", epochs=1, question="Which wins?", select_on="holdout",
+        variants={"as_preset": ("the preset", {})}))
+    entry = ablations.run_study("tiny_holdout", "smoke", tmp_path / "results", tmp_path / "runs",
+                                inception_weights=str(inception_weights_path),
+                                print_fn=lambda *_: None)
+    record = entry["variants"]["as_preset"]
+    assert record["evaluation"]["provenance"]["split"] == "holdout"
+    assert record["evaluation"]["course"]["fid"] > 0
+    assert _trained_on(tmp_path / "runs" / "smoke" / "tiny_holdout" / "as_preset") == "train_fit"
+    table = (tmp_path / "results" / "ablations.md").read_text()
+    assert ("**Selected on FID against 10,000 held-out training images; the winner is reported "
+            "on the test set in results/README.md.** Which wins?") in table
+
+
+def test_a_variant_scored_on_another_split_than_its_studys_is_trained_again(
+        monkeypatch, tmp_path, inception_weights_path):
+    study = studies.Study(base="mlp_bce", epochs=1, question="Which wins?", select_on="holdout",
+                          variants={"as_preset": ("the preset", {}), "seed_1": ("seed 1",
+                                                                               dict(seed=1))})
+    monkeypatch.setitem(studies.STUDIES, "tiny_holdout", study)
+
+    def recorded(split):
+        return {"budget": "smoke", "steps": 3, "train_seconds": 1.0, "eval_seconds": 1.0,
+                "evaluation": {"fid": 1.0, "precision": 0.5, "recall": 0.5,
+                               "provenance": {"split": split, "num_generated": 128}}}
+
+    for variant, split in (("as_preset", "test"), ("seed_1", "holdout")):
+        record = dict(recorded(split), preset=studies.variant_preset(study, variant).to_dict())
+        run_records.record_variant(tmp_path, "tiny_holdout", study, variant, record)
+    calls = []
+
+    def train_and_evaluate(preset, run_dir, *args, train_split, score_split, **options):
+        calls.append((run_dir.name, train_split, score_split))
+        return recorded(score_split), None
+
+    monkeypatch.setattr(reproduction, "train_and_evaluate", train_and_evaluate)
+    ablations.run_study("tiny_holdout", "smoke", tmp_path, tmp_path / "runs",
+                        inception_weights=str(inception_weights_path), print_fn=lambda *_: None)
+    assert calls == [("as_preset", "train_fit", "holdout")]
+    with pytest.raises(ValueError, match="a study selects on one of \\['test', 'holdout'\\]"):
+        studies.Study(base="mlp_bce", epochs=1, question="?", variants={}, select_on="train")
+
+
+def test_a_run_folder_trained_on_another_split_starts_over(tmp_path):
+    preset = studies.variant_preset(studies.STUDIES["sn_mlp"], "as_preset")
+    (tmp_path / "config.json").write_text(json.dumps({"preset": preset.to_dict()}))  # on train
+    assert not reproduction._holds_other_run(tmp_path, preset)
+    assert reproduction._holds_other_run(tmp_path, preset, "train_fit")
 
 
 def test_unknown_study_fails_before_any_work(tmp_path):

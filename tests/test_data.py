@@ -45,6 +45,33 @@ def test_bundled_mnist_is_real_mnist():
     np.testing.assert_array_equal(test_labels[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
 
 
+def test_holdout_and_train_fit_cut_the_train_split_in_two_the_same_way_every_time():
+    train, train_labels = data.load_arrays("mnist", "train")
+    holdout, holdout_labels = data.load_arrays("mnist", "holdout")
+    fit, fit_labels = data.load_arrays("mnist", "train_fit")
+    assert holdout.shape == (10_000, 28, 28, 1) and fit.shape == (50_000, 28, 28, 1)
+    held_out = data.holdout_indices(len(train))
+    np.testing.assert_array_equal(held_out[:5], [7, 8, 10, 20, 29])  # a fixed choice
+    rest = np.setdiff1d(np.arange(len(train)), held_out)  # disjoint, and all of train together
+    assert len(np.unique(held_out)) == 10_000 and len(rest) == 50_000
+    np.testing.assert_array_equal(holdout, train[held_out])
+    np.testing.assert_array_equal(holdout_labels, train_labels[held_out])
+    np.testing.assert_array_equal(fit, train[rest])
+    np.testing.assert_array_equal(fit_labels, train_labels[rest])
+    again, _ = data.load_arrays("mnist", "holdout")
+    np.testing.assert_array_equal(again, holdout)
+    assert set(np.bincount(holdout_labels)) <= set(range(850, 1150))  # every digit, ~10% each
+
+
+def test_a_source_too_small_to_hold_out_from_fails_clearly(tmp_path):
+    write_keras_npz(tmp_path / "digits.npz")
+    for split in ("holdout", "train_fit"):
+        with pytest.raises(data.DatasetError, match=r"digits.npz: the train split holds 12 "
+                           r"images, too few to hold out 10,000"):
+            data.load_arrays("mnist", split, source=tmp_path / "digits.npz")
+    assert len(data.load_arrays("mnist", "train", source=tmp_path / "digits.npz")[0]) == 12
+
+
 def test_load_dataset_batches_float_images_in_range():
     batch = next(iter(data.load_dataset("mnist", "test", batch_size=32)))
     assert batch.shape == (32, 28, 28, 1) and batch.dtype == tf.float32

@@ -169,6 +169,7 @@ class _ThreeReplicas:
     (dict(epochs=0), "must be positive"),
     (dict(diffaug="zoom"), "zoom"),
     (dict(resume=True), "cannot resume"),
+    (dict(train_split="test"), "cannot train on split 'test'"),
 ])
 def test_bad_options_fail_before_anything_is_written(tmp_path, options, problem):
     logdir = tmp_path / "run"
@@ -237,6 +238,22 @@ def test_mixed_bfloat16_trains_and_restores_the_policy(tmp_path):
         trainer.train(logdir=tmp_path, resume=True, epochs=2, precision="float32", **_quiet())
     trainer.train(logdir=tmp_path, resume=True, epochs=2, **_quiet())  # keeps its precision
     assert json.loads((tmp_path / "config.json").read_text())["precision"] == "mixed_bfloat16"
+
+
+def test_train_split_is_read_recorded_in_the_config_and_kept_on_resume(tmp_path, monkeypatch):
+    read = []
+    load_arrays = data.load_arrays
+    monkeypatch.setattr(data, "load_arrays",
+                        lambda name, split, source=None: (read.append(split),
+                                                          load_arrays(name, split, source))[1])
+    trainer.train("quickstart", logdir=tmp_path, epochs=1, steps_per_epoch=2,
+                  train_split="train_fit", **_quiet())
+    assert json.loads((tmp_path / "config.json").read_text())["train_split"] == "train_fit"
+    with pytest.raises(InputError, match="on split 'train': it was trained on 'train_fit'"):
+        trainer.train(logdir=tmp_path, resume=True, epochs=2, train_split="train", **_quiet())
+    trainer.train(logdir=tmp_path, resume=True, epochs=2, **_quiet())
+    assert read == ["train_fit", "train_fit"]
+    assert json.loads((tmp_path / "config.json").read_text())["train_split"] == "train_fit"
 
 
 def test_the_ema_generator_is_checkpointed_and_exported(tmp_path):

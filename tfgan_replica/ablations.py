@@ -7,6 +7,12 @@ changing one setting, or combining changes that helped) for the same shortened l
 scores each with the protocol (and report B's own evaluator where the preset has that
 column), and writes `results/ablations.json` and `results/ablations.md`. Finished
 variants are skipped on a rerun and interrupted ones resume, as in `reproduction`.
+
+A study selects on the test split it reports (`select_on="test"`, the first studies'
+way), or on held-out training images (`select_on="holdout"`): its variants then train on
+the `train_fit` split and are scored against the `holdout` split, so that the winner can
+be reported on the test set, which chose nothing. A variant scored against another
+split than its study's is trained again.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfgan_replica import claims, report, reproduction, run_records, studies
+from tfgan_replica.choices import HOLDOUT_IMAGES
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import weights
 
@@ -30,8 +37,9 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
     smoke = budget == "smoke"
 
     def pending(variant):
-        return run_records.pending(run_records.variant_record(results_dir, name, variant),
-                                   chosen[variant], budget, force)
+        record = run_records.variant_record(results_dir, name, variant)
+        return (run_records.pending(record, chosen[variant], budget, force)
+                or scored_split(record) != study.score_split)
 
     if any(map(pending, chosen)):
         inception_weights = str(weights.resolve_weights(inception_weights))  # before any training
@@ -42,7 +50,8 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
         record, _ = reproduction.train_and_evaluate(
             preset.replace(epochs=1) if smoke else preset, Path(runs_dir, budget, name, variant),
             budget, force, reproduction.SMOKE_STEPS if smoke else None, inception_weights,
-            print_fn, num_samples=None if smoke else study.num_samples)
+            print_fn, num_samples=None if smoke else study.num_samples,
+            train_split=study.train_split, score_split=study.score_split)
         record["preset"] = preset.to_dict()
         record["command"] = f"./run.sh reproduce --budget={budget} --ablations={name}"
         run_records.record_variant(results_dir, name, study, variant, record)
@@ -51,6 +60,24 @@ def run_study(name, budget="cpu", results_dir="results", runs_dir="runs/ablation
         print_fn(f"{name}/{variant}: FID {record['evaluation']['fid']:.2f}, "
                  f"course FID {course['fid']:.2f}")
     return run_records.load_ablations(results_dir)["studies"][name]
+
+
+def scored_split(record):
+    """The split a recorded variant was scored against (None when not recorded; "test" for
+    a record from before the provenance named its split, when every study scored on it)."""
+    return record and record["evaluation"]["provenance"].get("split", "test")
+
+
+def selection_line(records):
+    """What the study's variants were selected on, from the split each was scored on."""
+    splits = sorted({scored_split(record) for record in records.values()})
+    if splits == ["test"]:
+        return "Selected on the test-set FID it reports."
+    if splits == ["holdout"]:
+        return (f"Selected on FID against {HOLDOUT_IMAGES:,} held-out training images; the "
+                "winner is reported on the test set in results/README.md.")
+    return (f"Scored on different splits ({', '.join(map(str, splits))}): compare only the "
+            "variants scored on the same one.")
 
 
 def write_ablations_report(results_dir):
@@ -62,7 +89,8 @@ def write_ablations_report(results_dir):
     for name, entry in sorted(run_records.load_ablations(results_dir)["studies"].items()):
         study = studies.STUDIES.get(name)
         curves = any("fid_curve" in record for record in entry["variants"].values())
-        lines += [f"## {name}: {entry['base']}, {entry['epochs']} epochs", "", entry["question"], "",
+        lines += [f"## {name}: {entry['base']}, {entry['epochs']} epochs", "",
+                  f"**{selection_line(entry['variants'])}** {entry['question']}", "",
                   "| variant | change | course FID / P / R | FID / P / R "
                   + ("| FID by epoch " if curves else "") + "| samples | steps "
                   "| train min | eval min |",

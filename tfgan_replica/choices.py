@@ -19,3 +19,8 @@ REAL_TARGET = 1.0
 DATASET_SHAPES = {"mnist": (28, 28, 1), "svhn": (32, 32, 3)}
 # Images in each dataset's training split: an epoch is this many // batch_size batches.
 TRAIN_IMAGES = {"mnist": 60_000, "svhn": 73_257}
+# Training images held out of each dataset's training split for choosing among runs (the
+# `holdout` split of `data.load_arrays`); the others form its `train_fit` split.
+HOLDOUT_IMAGES = 10_000
+# The splits a run may train on: all of the training split, or all but its held-out images.
+TRAIN_SPLITS = ("train", "train_fit")

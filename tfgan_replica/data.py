@@ -7,6 +7,10 @@ everything works offline), TensorFlow Datasets (SVHN's default), or local files
 given by path: a keras-layout `.npz`, a folder of IDX files (raw or .gz) or a
 folder of PNG images. Every source is checked before any work starts and a bad
 one raises `DatasetError` naming the file and the fix.
+
+Besides a source's own `train` and `test` splits, two are cut from `train`: `holdout`,
+`HOLDOUT_IMAGES` training images set aside for choosing among runs (so that the test
+split only reports), and `train_fit`, the rest, to train on (see `holdout_indices`).
 """
 
 import contextlib
@@ -19,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica.choices import DATASET_SHAPES
+from tfgan_replica.choices import DATASET_SHAPES, HOLDOUT_IMAGES
 from tfgan_replica.errors import InputError
 from tfgan_replica.images import ImageFileError, npz_names, read_idx, read_npz, read_png_folder
 
@@ -30,6 +34,9 @@ IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+# The splits cut from a source's training split (see `holdout_indices`).
+HELD_OUT_SPLITS = ("train_fit", "holdout")
+HOLDOUT_SEED = 20_000  # keys the permutation that picks the held-out training images
 OFFLINE_PROBE = ("storage.googleapis.com", 443)
 OFFLINE_PROBE_SECONDS = 5.0
 
@@ -46,10 +53,23 @@ def image_shape(name):
 def load_arrays(name, split="train", source=None):
     """Loads a whole split as (uint8 images (N, H, W, C), int64 labels (N,)).
 
-    `source` is None (the dataset's default), "bundled", "tfds", or a path to a
-    keras-layout .npz, a folder of IDX files or a folder of PNG images. Labels
-    are -1 where the source has none (PNG folders).
+    `split` is one of the source's ("train", "test") or one cut from its training split:
+    "holdout" (`HOLDOUT_IMAGES` of them, for choosing among runs) or "train_fit" (the
+    rest, to train on); see `holdout_indices`. `source` is None (the dataset's default),
+    "bundled", "tfds", or a path to a keras-layout .npz, a folder of IDX files or a folder
+    of PNG images. Labels are -1 where the source has none (PNG folders).
     """
+    if split not in HELD_OUT_SPLITS:
+        return _load_split(name, split, source)
+    images, labels = _load_split(name, "train", source)
+    held_out = np.zeros(len(images), bool)
+    held_out[holdout_indices(len(images), source or f"{name}'s default source")] = True
+    chosen = held_out if split == "holdout" else ~held_out
+    return images[chosen], labels[chosen]
+
+
+def _load_split(name, split, source):
+    """A split the source stores itself, checked."""
     shape, tfds_name = _spec(name)
     if source is None:
         source = "bundled" if name == "mnist" else "tfds"
@@ -62,6 +82,25 @@ def load_arrays(name, split="train", source=None):
     else:
         images, labels = _load_path(Path(source), split)
     return _check_images(images, labels, shape, name, source), labels
+
+
+def holdout_indices(train_count, what="the source"):
+    """The sorted indices of the `holdout` images in a training split of `train_count`.
+
+    The same images every time: the first `HOLDOUT_IMAGES` of a permutation keyed by
+    `HOLDOUT_SEED`, drawn with NumPy's legacy `RandomState`, whose stream NumPy keeps
+    fixed across versions. A random draw rather than the split's last images, because a
+    source may store its images in an order (a PNG folder by class, for one) and the
+    held-out images must be distributed as the training split is. `what` names the
+    split in the error raised when it is too small to leave images to train on.
+    """
+    if train_count <= HOLDOUT_IMAGES:
+        raise DatasetError(
+            f"{what}: the train split holds {train_count} images, too few to hold out "
+            f"{HOLDOUT_IMAGES:,} for the 'holdout' split and train on the rest; give a source "
+            f"with more than {HOLDOUT_IMAGES:,} training images or use the 'train' split")
+    order = np.random.RandomState(HOLDOUT_SEED).permutation(train_count)
+    return np.sort(order[:HOLDOUT_IMAGES])
 
 
 def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=True, start_epoch=0):

@@ -262,20 +262,22 @@ def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_wei
 
 def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=None,
                        inception_weights=None, print_fn=print, num_samples=None,
-                       data_source=None):
+                       data_source=None, train_split="train", score_split="test"):
     """Trains `preset` (as given: its `epochs` is the length) in `run_dir` and scores it.
 
     Continues a shorter run of the same settings in `run_dir` and starts over on any
     other. Returns (record, `trainer.TrainResult`); the record holds the scores (the
     course column too where `sample_mode` asks for it), the steps and the times.
-    `data_source` is where the dataset is read (see `data.load_arrays`).
+    `data_source` is where the dataset is read (see `data.load_arrays`): the run trains
+    on its `train_split` and is scored, per epoch too, against its `score_split` (the
+    evaluation's provenance names it).
     """
     default_samples, num_reference = evaluation_sizes(budget)
     try:
-        data.load_arrays(preset.dataset, "test", data_source)
+        data.load_arrays(preset.dataset, score_split, data_source)
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
-    if run_dir.exists() and not force and _holds_other_run(run_dir, preset):
+    if run_dir.exists() and not force and _holds_other_run(run_dir, preset, train_split):
         print_fn(f"{preset.name}: {run_dir} holds a run of an earlier definition or a longer "
                  "run; starting over")
         force = True
@@ -283,15 +285,17 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
         shutil.rmtree(run_dir)
     resume = (run_dir / "checkpoints").is_dir()
     trained = trainer.train(preset, logdir=run_dir, resume=resume, data_source=data_source,
+                            train_split=train_split,
                             steps_per_epoch=steps_per_epoch, print_fn=print_fn,
                             log_every_n_steps=(1 if budget == "smoke"
                                                else trainer.LOG_EVERY_N_STEPS),
                             extra_callbacks=_fid_curve_callbacks(preset, budget, run_dir,
-                                                                 inception_weights, data_source))
+                                                                 inception_weights, data_source,
+                                                                 score_split))
     if trained.interrupted:
         raise KeyboardInterrupt(f"{preset.name} interrupted; rerun to resume it")
     started = time.time()
-    scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split="test",
+    scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split=score_split,
                               num_samples=num_samples or default_samples,
                               num_reference=num_reference,
                               inception_weights=inception_weights, reference_source=data_source,
@@ -325,25 +329,30 @@ def fid_curve_samples(budget):
     return SMOKE_SAMPLES if budget == "smoke" else FID_CURVE_SAMPLES
 
 
-def _fid_curve_callbacks(preset, budget, run_dir, inception_weights, data_source=None):
+def _fid_curve_callbacks(preset, budget, run_dir, inception_weights, data_source=None,
+                         split="test"):
     if not tracks_fid(preset):
         return []
     return [callbacks.FIDCallback(every_epochs=1, num_samples=fid_curve_samples(budget),
-                                dataset=preset.dataset, num_reference=evaluation_sizes(budget)[1],
+                                dataset=preset.dataset, split=split,
+                                num_reference=evaluation_sizes(budget)[1],
                                 inception_weights=inception_weights, seed=preset.seed,
                                 logdir=run_dir / "tensorboard", reference_source=data_source)]
 
 
-def _holds_other_run(run_dir, preset):
-    """True if `run_dir` cannot be continued into `preset`'s run: other settings, or longer.
+def _holds_other_run(run_dir, preset, train_split="train"):
+    """True if `run_dir` cannot be continued into `preset`'s run on `train_split`: other
+    settings, another split, or longer.
 
     A shorter run of the same settings is continued: resuming is exact.
     """
     config = run_dir / "config.json"
     if not config.is_file():
         return False
-    recorded = json.loads(config.read_text())["preset"]
+    saved = json.loads(config.read_text())
+    recorded = saved["preset"]
     return (bool(presets.changed_settings(recorded, preset))
+            or saved.get("train_split", "train") != train_split
             or presets.from_dict(recorded).epochs > preset.epochs)
 
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 import dataclasses
 
 from tfgan_replica import presets, reproduction
-from tfgan_replica.choices import TRAIN_IMAGES
+from tfgan_replica.choices import HOLDOUT_IMAGES, TRAIN_IMAGES
+from tfgan_replica.errors import InputError
+
+# What a study selects on: {select_on: (the split its variants train on, the split they
+# are scored against)}. "test" is how the studies recorded first chose, on the test-set
+# FID they report; "holdout" chooses on FID against the training images held out of
+# training (`data.load_arrays`), and leaves the test set to report the winner.
+SELECTION_SPLITS = {"test": ("train", "test"), "holdout": ("train_fit", "holdout")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +28,7 @@ class Study:
 
     `base_changes` set the base preset back to how it stood when the study was run, so
     the study's presets stay what was measured after the preset itself moves on.
+    `select_on` names the split its variants are scored on (see `SELECTION_SPLITS`).
     """
 
     base: str
@@ -29,6 +37,22 @@ class Study:
     variants: dict
     num_samples: int = 5_000
     base_changes: dict = dataclasses.field(default_factory=dict)
+    select_on: str = "test"
+
+    def __post_init__(self):
+        if self.select_on not in SELECTION_SPLITS:
+            raise InputError(f"a study selects on one of {list(SELECTION_SPLITS)}, not "
+                             f"{self.select_on!r}")
+
+    @property
+    def train_split(self):
+        """The split its variants train on."""
+        return SELECTION_SPLITS[self.select_on][0]
+
+    @property
+    def score_split(self):
+        """The split its variants are scored against."""
+        return SELECTION_SPLITS[self.select_on][1]
 
 
 def _adam(d_learning_rate, g_learning_rate=None, beta_1=0.9, beta_2=0.999):
@@ -39,12 +63,14 @@ def _adam(d_learning_rate, g_learning_rate=None, beta_1=0.9, beta_2=0.999):
                 g_optimizer=presets.torch_adam(g_learning_rate, beta_1, beta_2))
 
 
-def _decaying(overrides, base, epochs):
+def _decaying(overrides, base, epochs, select_on="test"):
     """`overrides` (from `_adam`) with both rates falling linearly to 0 at the end of epoch
-    `epochs` of preset `base`. An optimizer's schedule counts its own updates: the critic's
-    one a batch (the part batch is dropped), the generator's one every `n_critic`."""
+    `epochs` of preset `base`, in a study that selects on `select_on` (a holdout study
+    trains on fewer images an epoch). An optimizer's schedule counts its own updates: the
+    critic's one a batch (the part batch is dropped), the generator's one every `n_critic`."""
     preset = presets.get_preset(base)
-    critic_updates = epochs * (TRAIN_IMAGES[preset.dataset] // preset.batch_size)
+    images = TRAIN_IMAGES[preset.dataset] - (HOLDOUT_IMAGES if select_on == "holdout" else 0)
+    critic_updates = epochs * (images // preset.batch_size)
     return dict(
         d_optimizer=dataclasses.replace(overrides["d_optimizer"], decay_steps=critic_updates),
         g_optimizer=dataclasses.replace(overrides["g_optimizer"],

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from tfgan_replica import (callbacks, checkpoints, data, export, gan, networks, outputs, presets,
                            replicas, run_lock)
-from tfgan_replica.choices import PRECISIONS, STRATEGIES
+from tfgan_replica.choices import PRECISIONS, STRATEGIES, TRAIN_SPLITS
 from tfgan_replica.errors import InputError
 
 DEFAULT_PRESET = "quickstart"
@@ -116,7 +116,10 @@ def _resolve_preset(preset, saved_config, run_dir, overrides):
     return preset.replace(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _check_options(precision, steps_per_epoch):
+def _check_options(precision, steps_per_epoch, train_split):
+    if train_split is not None and train_split not in TRAIN_SPLITS:
+        raise InputError(f"cannot train on split {train_split!r}; choose one of "
+                         f"{list(TRAIN_SPLITS)}")
     if precision is not None and precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
     if steps_per_epoch is not None and steps_per_epoch < 1:
@@ -137,7 +140,7 @@ def _run_dir(logdir, preset_name, resume):
 
 def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, resume=False,
           precision=None, strategy="default", jit_compile=False, diffaug=None,
-          data_source=None, steps_per_epoch=None, log_every_n_steps=LOG_EVERY_N_STEPS,
+          data_source=None, train_split=None, steps_per_epoch=None, log_every_n_steps=LOG_EVERY_N_STEPS,
           grid_size=None, export_generator=True, print_fn=print, verbose=None,
           extra_callbacks=()):
     """Trains `preset` (a name, a `Preset`, or None for the default / the resumed run).
@@ -149,11 +152,13 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
     the epoch's summary line. Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
     it saves a checkpoint after the current step and returns with `interrupted`.
     `verbose` is Keras' (default: a progress bar on a terminal, one line per epoch
-    otherwise).
+    otherwise). `train_split` is the split of `data_source` trained on: "train" (the
+    default) or "train_fit", which leaves out the images of the "holdout" split (see
+    `data.load_arrays`); a resumed run keeps its own.
     """
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    _check_options(precision, steps_per_epoch)
+    _check_options(precision, steps_per_epoch, train_split)
     if strategy == "multi_worker" and logdir is None:
         raise InputError("--strategy=multi_worker needs --logdir: the same run folder on every "
                          "worker (a filesystem they share)")
@@ -166,6 +171,11 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
     if saved_config is not None:  # keep the data, epoch length and precision of the run resumed
         data_source = data_source or saved_config["data_source"]
         steps_per_epoch = steps_per_epoch or saved_config["steps_per_epoch"]
+        trained_on = saved_config.get("train_split", "train")  # older runs trained on "train"
+        if train_split not in (None, trained_on):
+            raise InputError(f"cannot resume {run_dir} on split {train_split!r}: it was "
+                             f"trained on {trained_on!r}; leave out --train_split")
+        train_split = trained_on
         if precision not in (None, saved_config["precision"]):
             raise InputError(f"cannot resume {run_dir} in {precision}: it was trained in "
                              f"{saved_config['precision']}; leave out --precision or pass "
@@ -174,6 +184,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
         if grid_size is None:
             grid_size = saved_config.get("grid_size")
     precision = precision or "float32"
+    train_split = train_split or "train"
     if grid_size is None:
         grid_size = callbacks.GRID_SIZE
     if grid_size < 1:
@@ -183,7 +194,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
         raise InputError(f"batch size {preset.batch_size} is not divisible by the "
                          f"{replica_count} replicas of strategy {strategy!r}; pick a multiple")
     with _writing_run_folder(run_dir, distribution):
-        images, _ = data.load_arrays(preset.dataset, "train", data_source)
+        images, _ = data.load_arrays(preset.dataset, train_split, data_source)
         previous_policy = keras.mixed_precision.global_policy()
         keras.mixed_precision.set_global_policy(precision)
         try:
@@ -196,6 +207,7 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
                         config=dict(preset=preset.to_dict(), precision=precision,
                                     strategy=strategy, replicas=replica_count,
                                     jit_compile=jit_compile, data_source=data_source,
+                                    train_split=train_split,
                                     steps_per_epoch=steps_per_epoch, grid_size=grid_size))
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)

@@ -11,7 +11,7 @@ import sys
 from absl import flags
 
 from tfgan_replica.cli import no_positional_arguments, reporting_errors, run
-from tfgan_replica.choices import PRECISIONS, STRATEGIES
+from tfgan_replica.choices import PRECISIONS, STRATEGIES, TRAIN_SPLITS
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("preset", None, "Preset name (default: quickstart, or the resumed run's); "
@@ -30,6 +30,8 @@ flags.DEFINE_enum("strategy", "default", STRATEGIES,
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
 flags.DEFINE_string("diffaug", None, "DiffAugment policy, e.g. 'color,translation,cutout'.")
 flags.DEFINE_string("data_source", None, "'bundled', 'tfds' or a path (see data.load_arrays).")
+flags.DEFINE_enum("train_split", None, TRAIN_SPLITS, "Split to train on: train, or train_fit "
+                  "(all but the 10,000 held-out images); default train, or the resumed run's.")
 flags.DEFINE_integer("steps_per_epoch", None, "Train steps per epoch (default: one pass).")
 flags.DEFINE_integer("grid_size", None, "Digits a side of the samples/ and TensorBoard grids "
                      "(default 8, or the resumed run's).")
@@ -49,7 +51,8 @@ def main(argv):
             FLAGS.preset, logdir=FLAGS.logdir, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
             resume=FLAGS.resume, precision=FLAGS.precision, strategy=FLAGS.strategy,
             jit_compile=FLAGS.jit_compile, diffaug=FLAGS.diffaug, seed=FLAGS.seed,
-            data_source=FLAGS.data_source, steps_per_epoch=FLAGS.steps_per_epoch,
+            data_source=FLAGS.data_source, train_split=FLAGS.train_split,
+            steps_per_epoch=FLAGS.steps_per_epoch,
             grid_size=FLAGS.grid_size)
     if result.interrupted:
         sys.exit(130)
