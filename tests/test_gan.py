@@ -129,6 +129,53 @@ def test_n_critic_in_step_updates_the_critic_n_times_then_the_generator_each_ste
     assert gan.WGANClip.from_config(config).n_critic_in_step
 
 
+def test_simultaneous_step_is_the_tutorials_two_tape_step():
+    """One step equals the TensorFlow DCGAN tutorial's `train_step` written out: both
+    losses from one forward pass, both SGD updates from the weights of that pass. The
+    alternating step moves the generator differently (it sees the updated critic)."""
+    lr, images = 0.1, real_images(8)
+    model = build("bce", d_lr=lr, g_lr=lr, optimizer=keras.optimizers.SGD, simultaneous=True)
+    generator = keras.models.clone_model(model.generator)
+    discriminator = keras.models.clone_model(model.discriminator)
+    generator.set_weights(model.generator.get_weights())
+    discriminator.set_weights(model.discriminator.get_weights())
+    noise = model.draw_noise(len(images))  # the first step's critic noise
+
+    with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+        fake_output = discriminator(generator(noise, training=True), training=True)
+        real_output = discriminator(images, training=True)
+        gen_loss = losses.bce_g_loss(fake_output)
+        disc_loss = losses.bce_d_loss(real_output, fake_output)
+    expected = {}
+    for name, network, tape, loss in [("g", generator, gen_tape, gen_loss),
+                                      ("d", discriminator, disc_tape, disc_loss)]:
+        grads = tape.gradient(loss, network.trainable_variables)
+        expected[name] = [w.numpy() - lr * g.numpy()
+                          for w, g in zip(network.trainable_variables, grads)]
+
+    model.fit(images, batch_size=len(images), epochs=1, verbose=0, shuffle=False)
+    assert model.d_optimizer.iterations.numpy() == model.g_optimizer.iterations.numpy() == 1
+    for name, network in [("g", model.generator), ("d", model.discriminator)]:
+        for got, want in zip(network.trainable_variables, expected[name]):
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+
+    alternating = build("bce", d_lr=lr, g_lr=lr, optimizer=keras.optimizers.SGD)
+    alternating.generator.set_weights(generator.get_weights())
+    alternating.discriminator.set_weights(discriminator.get_weights())
+    alternating.fit(images, batch_size=len(images), epochs=1, verbose=0, shuffle=False)
+    moved = [np.abs(a.numpy() - b).max()
+             for a, b in zip(alternating.generator.trainable_variables, expected["g"])]
+    assert max(moved) > 1e-4
+    assert gan.GAN.from_config(model.get_config()).simultaneous
+
+
+@pytest.mark.parametrize("options", [{"n_critic": 5}, {"n_critic_in_step": True}])
+def test_simultaneous_updates_need_one_critic_update_a_step(options):
+    with pytest.raises(ValueError, match="simultaneous.*n_critic"):
+        gan.make_gan("bce", tiny_generator(), tiny_discriminator(), simultaneous=True,
+                     **options)
+
+
 def test_ema_is_decayed_average_of_generator_weights():
     decay = 0.75
     model = build("bce", ema_decay=decay, generator=tiny_generator(batch_norm=True))

@@ -16,7 +16,10 @@ updates and N // 5 generator updates, as in Arjovsky et al. (each critic
 update sees new real data). With `n_critic_in_step=True` a step instead makes
 `n_critic` critic updates on its one batch (fresh fakes each time) and then a
 generator update: Algorithm 1 put into a loop of one step per batch, as the
-TensorFlow tutorial's loop would hold it (N generator updates an epoch).
+TensorFlow tutorial's loop would hold it (N generator updates an epoch). With
+`simultaneous=True` (n_critic 1 only) a step is the TensorFlow DCGAN tutorial's own:
+one forward pass gives both losses, the generator's from the very fakes the critic
+is trained on, and both gradients are taken before either network moves.
 
 Losses are per-replica batch means divided by the number of replicas, so
 that the optimizers' sum of replica gradients is the gradient of the
@@ -47,6 +50,13 @@ def _checked(option, value):
     if not valid(value):
         raise InputError(f"{option} must be {rule}, got {value}")
     return value
+
+
+def _check_update_order(n_critic, n_critic_in_step, simultaneous):
+    if simultaneous and (n_critic != 1 or n_critic_in_step):
+        raise InputError(f"simultaneous updates take one critic update a step: set n_critic "
+                         f"to 1 and n_critic_in_step to False (got {n_critic}, "
+                         f"{n_critic_in_step})")
 
 
 def _as_float32(tensor):
@@ -189,6 +199,8 @@ class GAN(GANBase):
       n_critic: critic updates per generator update (see module docstring).
       n_critic_in_step: take all `n_critic` critic updates inside each step, on
         its batch, then one generator update (see module docstring).
+      simultaneous: update both networks from one forward pass, the tutorial's step
+        (see module docstring); needs n_critic 1.
       augment: optional differentiable `augment(images, rng=...) -> images`
         applied to every image the discriminator sees during training
         (DiffAugment); `rng` is `noise_rng`, so a resumed run augments as an
@@ -203,10 +215,11 @@ class GAN(GANBase):
     extra_metric_names = ()
 
     def __init__(self, generator, discriminator, loss="bce", latent_dim=100, real_target=None,
-                 n_critic=1, n_critic_in_step=False, ema_decay=None, augment=None,
-                 noise_seed=None, grad_norm_every=1, **kwargs):
+                 n_critic=1, n_critic_in_step=False, simultaneous=False, ema_decay=None,
+                 augment=None, noise_seed=None, grad_norm_every=1, **kwargs):
         if real_target is not None:
             _checked("real_target", real_target)
+        _check_update_order(n_critic, n_critic_in_step, simultaneous)
         if augment is not None and not callable(augment):
             raise TypeError(f"augment must be callable, got {augment!r}")
         super().__init__(generator, discriminator, latent_dim, ema_decay, noise_seed, **kwargs)
@@ -215,6 +228,7 @@ class GAN(GANBase):
         self.real_target = real_target
         self.n_critic = int(_checked("n_critic", n_critic))
         self.n_critic_in_step = bool(n_critic_in_step)
+        self.simultaneous = bool(simultaneous)
         self.augment = augment
         self.training_metrics = TrainingMetrics(self.extra_metric_names, grad_norm_every)
 
@@ -271,36 +285,54 @@ class GAN(GANBase):
     def _discriminator_view(self, images):
         return images if self.augment is None else self.augment(images, rng=self.noise_rng)
 
-    def _apply(self, tape, scaled_loss, optimizer, variables, norm_name):
-        grads = tape.gradient(scaled_loss, variables)
+    def _apply(self, grads, optimizer, variables, norm_name):
         optimizer.apply_gradients(zip(grads, variables))
         self.training_metrics.record_grad_norm(norm_name, grads, optimizer, self.train_steps)
+
+    def _critic_loss(self, real_images, fake_images):
+        """(fake logits, values to record) of the critic on real and fake images, augmented
+        as it sees them; the loss is `values["d_loss"]`."""
+        real_view = self._discriminator_view(real_images)
+        fake_view = self._discriminator_view(fake_images)
+        real_logits = _as_float32(self.discriminator(real_view, training=True))
+        fake_logits = _as_float32(self.discriminator(fake_view, training=True))
+        loss, extras = self.critic_objective(real_view, fake_view, real_logits, fake_logits)
+        d_real = tf.reduce_mean(real_logits)
+        d_fake = tf.reduce_mean(fake_logits)
+        return fake_logits, {"d_loss": loss, "d_real": d_real, "d_fake": d_fake,
+                             "em_estimate": d_real - d_fake, **extras}
+
+    def _generator_loss(self, fake_logits):
+        loss = self.gan_loss.g(fake_logits)
+        return loss, loss_scaling.scaled_loss(loss, self.g_optimizer)
+
+    def _record_critic(self, values):
+        if self.loss_scaled:
+            values["loss_scale"] = loss_scaling.loss_scale(self.d_optimizer)
+        for name, value in values.items():
+            self.training_metrics.record(name, value)
+
+    def _record_generator(self, loss, noise):
+        """The generator update's metrics, then the EMA update."""
+        self.training_metrics.record("g_loss", loss)
+        if self.loss_scaled:
+            self.training_metrics.record("g_loss_scale", loss_scaling.loss_scale(self.g_optimizer))
+        if self.ema_generator is not None:
+            self.update_ema(noise)
 
     def train_critic(self, real_images):
         """One critic update on `real_images` against fresh fakes."""
         fake_images = self.generator(
             self.draw_noise(tf.shape(real_images)[0]), training=True)
-        real_view = self._discriminator_view(real_images)
-        fake_view = self._discriminator_view(fake_images)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_logits = _as_float32(self.discriminator(real_view, training=True))
-            fake_logits = _as_float32(self.discriminator(fake_view, training=True))
-            loss, extras = self.critic_objective(
-                real_view, fake_view, real_logits, fake_logits)
-            scaled_loss = loss_scaling.scaled_loss(loss, self.d_optimizer)
+            _, values = self._critic_loss(real_images, fake_images)
+            scaled_loss = loss_scaling.scaled_loss(values["d_loss"], self.d_optimizer)
         self.critic_updates.assign_add(1)
-        self._apply(tape, scaled_loss, self.d_optimizer, variables, "d_grad_norm")
+        self._apply(tape.gradient(scaled_loss, variables), self.d_optimizer, variables,
+                    "d_grad_norm")
         self.after_critic_update()
-
-        d_real = tf.reduce_mean(real_logits)
-        d_fake = tf.reduce_mean(fake_logits)
-        values = {"d_loss": loss, "d_real": d_real, "d_fake": d_fake,
-                  "em_estimate": d_real - d_fake, **extras}
-        if self.loss_scaled:
-            values["loss_scale"] = loss_scaling.loss_scale(self.d_optimizer)
-        for name, value in values.items():
-            self.training_metrics.record(name, value)
+        self._record_critic(values)
 
     def train_generator(self, batch_size):
         """One generator update on fresh noise, then the EMA update."""
@@ -310,32 +342,52 @@ class GAN(GANBase):
             fake_images = self.generator(noise, training=True)
             fake_logits = _as_float32(self.discriminator(
                 self._discriminator_view(fake_images), training=True))
-            loss = self.gan_loss.g(fake_logits)
-            scaled_loss = loss_scaling.scaled_loss(loss, self.g_optimizer)
-        self._apply(tape, scaled_loss, self.g_optimizer, variables, "g_grad_norm")
-        self.training_metrics.record("g_loss", loss)
-        if self.loss_scaled:
-            self.training_metrics.record("g_loss_scale", loss_scaling.loss_scale(self.g_optimizer))
-        if self.ema_generator is not None:
-            self.update_ema(noise)
+            loss, scaled_loss = self._generator_loss(fake_logits)
+        self._apply(tape.gradient(scaled_loss, variables), self.g_optimizer, variables,
+                    "g_grad_norm")
+        self._record_generator(loss, noise)
+
+    def train_together(self, real_images):
+        """The tutorial's step: both losses from one forward pass, both gradients taken at
+        the weights of that pass, then both applied."""
+        noise = self.draw_noise(tf.shape(real_images)[0])
+        d_variables = self.discriminator.trainable_variables
+        g_variables = self.generator.trainable_variables
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fake_images = self.generator(noise, training=True)
+            fake_logits, values = self._critic_loss(real_images, fake_images)
+            d_scaled_loss = loss_scaling.scaled_loss(values["d_loss"], self.d_optimizer)
+            g_loss, g_scaled_loss = self._generator_loss(fake_logits)
+        d_grads = d_tape.gradient(d_scaled_loss, d_variables)
+        g_grads = g_tape.gradient(g_scaled_loss, g_variables)
+        self.critic_updates.assign_add(1)
+        self._apply(g_grads, self.g_optimizer, g_variables, "g_grad_norm")
+        self._apply(d_grads, self.d_optimizer, d_variables, "d_grad_norm")
+        self.after_critic_update()
+        self._record_critic(values)
+        self._record_generator(g_loss, noise)
 
     def train_step(self, data):
         """One critic update and a generator update every `n_critic` steps, or with
-        `n_critic_in_step` `n_critic` critic updates and one generator update."""
+        `n_critic_in_step` `n_critic` critic updates and one generator update, or with
+        `simultaneous` both networks updated from one forward pass."""
         real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        batch_size = tf.shape(real_images)[0]
-        for _ in range(self.critic_updates_per_step):  # unrolled: a Python int
-            self.train_critic(real_images)
-        if self.critic_updates_per_step == self.n_critic:
-            self.train_generator(batch_size)
+        if self.simultaneous:
+            self.train_together(real_images)
         else:
-            generator_turn = tf.equal(self.critic_updates % self.n_critic, 0)
-            run_if(generator_turn, self.train_generator, batch_size)
+            for _ in range(self.critic_updates_per_step):  # unrolled: a Python int
+                self.train_critic(real_images)
+            batch_size = tf.shape(real_images)[0]
+            if self.critic_updates_per_step == self.n_critic:
+                self.train_generator(batch_size)
+            else:
+                generator_turn = tf.equal(self.critic_updates % self.n_critic, 0)
+                run_if(generator_turn, self.train_generator, batch_size)
         return reducible({tracker.name: tracker.result() for tracker in self.metrics})
 
     def get_config(self):
         """Everything but `augment`, which is code: pass it again to resume training."""
-        own = ("real_target", "n_critic", "n_critic_in_step", "grad_norm_every",
+        own = ("real_target", "n_critic", "n_critic_in_step", "simultaneous", "grad_norm_every",
                *self.option_names)
         return {**super().get_config(), "loss": self.loss_name,
                 **{option: getattr(self, option) for option in own}}
@@ -402,8 +454,8 @@ FAMILIES = {
     "wgan_clip": (WGANClip, "wasserstein"),
     "wgan_gp": (WGANGP, "wasserstein"),
 }
-COMMON_OPTIONS = ("latent_dim", "n_critic", "n_critic_in_step", "ema_decay", "augment",
-                  "noise_seed", "grad_norm_every", "name")
+COMMON_OPTIONS = ("latent_dim", "n_critic", "n_critic_in_step", "simultaneous", "ema_decay",
+                  "augment", "noise_seed", "grad_norm_every", "name")
 
 
 def _options_of(family):
@@ -425,6 +477,8 @@ def check_options(family, options):
     for option, value in sorted(options.items()):
         if option in _VALID and value is not None:
             _checked(option, value)
+    _check_update_order(options.get("n_critic", 1), options.get("n_critic_in_step", False),
+                        options.get("simultaneous", False))
     if options.get("ema_decay") is not None:
         ema.check_decay(options["ema_decay"])
 

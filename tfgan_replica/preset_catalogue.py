@@ -25,8 +25,11 @@ register(Preset(
     cpu_epochs=20, report="A",
     generator="dcgan_tutorial", discriminator="dcgan_tutorial",
     epochs=50, batch_size=256, d_optimizer=adam(1e-4), g_optimizer=adam(1e-4),
+    simultaneous=True,
     note="Report A's baseline: the TensorFlow DCGAN tutorial, BCE, Adam 1e-4, batch 256, "
-         "50 epochs.",
+         "50 epochs, and the tutorial's own step (both networks updated from one forward "
+         "pass). The tutorial_step study measures the package's alternating step beside "
+         "it (results/ablations.md).",
 ))
 register(Preset(
     name="dcgan_improved",

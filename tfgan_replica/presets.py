@@ -121,6 +121,7 @@ class Preset:
     real_target: float = REAL_TARGET
     n_critic: int = 1
     n_critic_in_step: bool = False
+    simultaneous: bool = False
     clip_value: float | None = None
     gp_weight: float | None = None
     ema_decay: float | None = None
@@ -145,6 +146,8 @@ class Preset:
         sets, which `make_gan` checks against its family."""
         options = {"latent_dim": self.latent_dim, "n_critic": self.n_critic,
                    "n_critic_in_step": self.n_critic_in_step}
+        if self.simultaneous:
+            options["simultaneous"] = True
         if self.real_target != REAL_TARGET:
             options["real_target"] = self.real_target
         for name in ("clip_value", "gp_weight", "ema_decay"):
