@@ -176,6 +176,30 @@ def test_simultaneous_updates_need_one_critic_update_a_step(options):
                      **options)
 
 
+def test_r1_adds_gamma_times_the_critic_weights_to_a_linear_critics_gradient():
+    """For D(x) = <w, x> + b, R1 = ||w||^2, so r1_gamma / 2 * R1 adds gamma * w to the
+    kernel's gradient and nothing to the bias's: one SGD step differs by -lr * gamma * w."""
+    lr, gamma, images = 0.1, 3.0, real_images(8)
+    linear = lambda: keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(),
+                                       keras.layers.Dense(1)])
+    plain = build("bce", d_lr=lr, optimizer=keras.optimizers.SGD, discriminator=linear())
+    with_r1 = build("bce", d_lr=lr, optimizer=keras.optimizers.SGD, discriminator=linear(),
+                    r1_gamma=gamma)
+    with_r1.set_weights(plain.get_weights())
+    kernel, bias = (w.numpy() for w in plain.discriminator.weights)
+    for model in (plain, with_r1):
+        model.fit(images, batch_size=len(images), epochs=1, verbose=0, shuffle=False)
+    (kernel_plain, bias_plain), (kernel_r1, bias_r1) = (
+        [w.numpy() for w in model.discriminator.weights] for model in (plain, with_r1))
+    np.testing.assert_allclose(kernel_r1 - kernel_plain, -lr * gamma * kernel, atol=1e-6)
+    np.testing.assert_allclose(bias_r1, bias_plain, atol=1e-7)
+    assert float(with_r1.training_metrics.means["r1_penalty"].result()) == pytest.approx(
+        float(np.sum(kernel ** 2)), rel=1e-5)
+    assert gan.GAN.from_config(with_r1.get_config()).r1_gamma == gamma
+    with pytest.raises(ValueError, match="r1_gamma must be > 0"):
+        build("hinge", r1_gamma=0.0)
+
+
 def test_ema_is_decayed_average_of_generator_weights():
     decay = 0.75
     model = build("bce", ema_decay=decay, generator=tiny_generator(batch_norm=True))

@@ -116,6 +116,22 @@ def test_gradient_penalty_gradient_reaches_critic_weights():
     np.testing.assert_allclose(grad.numpy(), 2 * (3.0 - 1.0) * w.numpy() / 3.0, rtol=1e-5)
 
 
+def test_r1_penalty_is_the_squared_input_gradient_on_reals():
+    """A linear critic's input gradient is w: R1 = ||w||^2. A quadratic critic
+    |x|^2 / 2 has gradient x: R1 = mean ||x||^2 over the batch."""
+    rng = np.random.default_rng(1)
+    w = tf.constant(rng.normal(size=(1, 4, 4, 2)).astype(np.float32))
+    real = rng.normal(size=(5, 4, 4, 2)).astype(np.float32)
+    np.testing.assert_allclose(losses.r1_penalty(linear_critic(w), real).numpy(),
+                               np.sum(w.numpy() ** 2), rtol=1e-5)
+
+    def quadratic(images, training=False):
+        return 0.5 * tf.reduce_sum(tf.square(images), axis=[1, 2, 3])[:, None]
+
+    np.testing.assert_allclose(losses.r1_penalty(quadratic, real).numpy(),
+                               np.mean(np.sum(real ** 2, axis=(1, 2, 3))), rtol=1e-5)
+
+
 def test_gradient_penalty_interpolates_between_real_and_fake():
     """With a critic |x|^2 / 2 the gradient is x_hat itself, so its norm lies
     between the norms of the real and the fake sample it interpolates."""

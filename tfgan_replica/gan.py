@@ -42,6 +42,7 @@ _VALID = {
     "real_target": (lambda target: 0.0 < target <= 1.0, "in (0, 1]"),
     "clip_value": (lambda clip: clip > 0, "> 0"),
     "gp_weight": (lambda weight: weight > 0, "> 0"),
+    "r1_gamma": (lambda gamma: gamma > 0, "> 0"),
 }
 
 
@@ -201,6 +202,8 @@ class GAN(GANBase):
         its batch, then one generator update (see module docstring).
       simultaneous: update both networks from one forward pass, the tutorial's step
         (see module docstring); needs n_critic 1.
+      r1_gamma: if set, the critic loss gains r1_gamma / 2 * R1 (`losses.r1_penalty`,
+        on the real images as the critic sees them), logged as r1_penalty.
       augment: optional differentiable `augment(images, rng=...) -> images`
         applied to every image the discriminator sees during training
         (DiffAugment); `rng` is `noise_rng`, so a resumed run augments as an
@@ -215,10 +218,12 @@ class GAN(GANBase):
     extra_metric_names = ()
 
     def __init__(self, generator, discriminator, loss="bce", latent_dim=100, real_target=None,
-                 n_critic=1, n_critic_in_step=False, simultaneous=False, ema_decay=None,
-                 augment=None, noise_seed=None, grad_norm_every=1, **kwargs):
+                 n_critic=1, n_critic_in_step=False, simultaneous=False, r1_gamma=None,
+                 ema_decay=None, augment=None, noise_seed=None, grad_norm_every=1, **kwargs):
         if real_target is not None:
             _checked("real_target", real_target)
+        if r1_gamma is not None:
+            _checked("r1_gamma", r1_gamma)
         _check_update_order(n_critic, n_critic_in_step, simultaneous)
         if augment is not None and not callable(augment):
             raise TypeError(f"augment must be callable, got {augment!r}")
@@ -229,8 +234,10 @@ class GAN(GANBase):
         self.n_critic = int(_checked("n_critic", n_critic))
         self.n_critic_in_step = bool(n_critic_in_step)
         self.simultaneous = bool(simultaneous)
+        self.r1_gamma = r1_gamma
         self.augment = augment
-        self.training_metrics = TrainingMetrics(self.extra_metric_names, grad_norm_every)
+        self.training_metrics = TrainingMetrics(
+            (*self.extra_metric_names, *(("r1_penalty",) if r1_gamma else ())), grad_norm_every)
 
     @property
     def grad_norm_every(self):
@@ -260,7 +267,11 @@ class GAN(GANBase):
 
     def critic_objective(self, real_images, fake_images, real_logits, fake_logits):
         """Critic loss and extra metrics, given the (augmented) images it saw."""
-        return self.gan_loss.d(real_logits, fake_logits), {}
+        loss = self.gan_loss.d(real_logits, fake_logits)
+        if not self.r1_gamma:
+            return loss, {}
+        penalty = losses.r1_penalty(self.discriminator, real_images)
+        return loss + 0.5 * self.r1_gamma * penalty, {"r1_penalty": penalty}
 
     def after_critic_update(self):
         """Hook run after each critic update (weight clipping in WGAN)."""
@@ -387,7 +398,8 @@ class GAN(GANBase):
 
     def get_config(self):
         """Everything but `augment`, which is code: pass it again to resume training."""
-        own = ("real_target", "n_critic", "n_critic_in_step", "simultaneous", "grad_norm_every",
+        own = ("real_target", "n_critic", "n_critic_in_step", "simultaneous", "r1_gamma",
+               "grad_norm_every",
                *self.option_names)
         return {**super().get_config(), "loss": self.loss_name,
                 **{option: getattr(self, option) for option in own}}
@@ -454,8 +466,8 @@ FAMILIES = {
     "wgan_clip": (WGANClip, "wasserstein"),
     "wgan_gp": (WGANGP, "wasserstein"),
 }
-COMMON_OPTIONS = ("latent_dim", "n_critic", "n_critic_in_step", "simultaneous", "ema_decay",
-                  "augment", "noise_seed", "grad_norm_every", "name")
+COMMON_OPTIONS = ("latent_dim", "n_critic", "n_critic_in_step", "simultaneous", "r1_gamma",
+                  "ema_decay", "augment", "noise_seed", "grad_norm_every", "name")
 
 
 def _options_of(family):

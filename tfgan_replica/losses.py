@@ -160,3 +160,19 @@ def gradient_penalty(critic, real, fake, epsilon=1e-12, rng=None):
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=reduce_axes) + epsilon)
     penalty = tf.reduce_mean(tf.square(norms - 1.0))
     return penalty, norms
+
+
+def r1_penalty(critic, real):
+    """Mescheder et al. 2018's R1: mean ||grad_x D(x)||^2 over the real images, in float32.
+
+    It pulls the critic's gradient on the data towards zero, which keeps it from pushing
+    the generator past the data. Like `gradient_penalty`, the gradient of the summed
+    scores is the per-sample gradient only for a critic without batch statistics; with
+    batch norm it is the gradient of the batch's summed score.
+    """
+    real = tf.cast(real, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = tf.cast(critic(real, training=True), tf.float32)
+    grads = tape.gradient(scores, real)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads))))

@@ -124,6 +124,7 @@ class Preset:
     simultaneous: bool = False
     clip_value: float | None = None
     gp_weight: float | None = None
+    r1_gamma: float | None = None
     ema_decay: float | None = None
     seed: int = 0
     # The catalogue's fields: they change no training step.
@@ -150,7 +151,7 @@ class Preset:
             options["simultaneous"] = True
         if self.real_target != REAL_TARGET:
             options["real_target"] = self.real_target
-        for name in ("clip_value", "gp_weight", "ema_decay"):
+        for name in ("clip_value", "gp_weight", "r1_gamma", "ema_decay"):
             if getattr(self, name) is not None:
                 options[name] = getattr(self, name)
         return options
