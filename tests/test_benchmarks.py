@@ -121,6 +121,33 @@ def test_flops_of_dense_layers_are_two_per_multiply_add():
     assert flops == 2 * batch * 3 * 5 + 2 * batch * 5 * 2
 
 
+def test_the_matmuls_of_a_training_step_are_its_forward_and_gradient_products():
+    """A Dense layer x @ w (batch 7, 3 -> 5) trained one step: the forward product, and in
+    the gradient dL/dw = x^T @ dL/dy; no dL/dx, since x is not trained. The arm runs those
+    products on constant inputs and reads one scalar back."""
+    import keras
+    import tensorflow as tf
+
+    from tfgan_replica.benchmarks import peak
+
+    layer = keras.layers.Dense(5, use_bias=False)
+    layer.build((None, 3))
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x) ** 2)
+        return tape.gradient(loss, layer.kernel)
+
+    traced = tf.function(step, autograph=False).get_concrete_function(
+        tf.TensorSpec((7, 3), tf.float32))
+    shapes = peak.matmul_shapes(traced)
+    assert sorted(shapes) == sorted([((7, 3), (3, 5), False, False),
+                                     ((7, 3), (7, 5), True, False)])
+    arm = peak.step_matmuls_arm("matmuls_alone", shapes, items_per_step=7)
+    steps, seconds = arm.window(0.0, min_steps=3)
+    assert steps == 3 and seconds > 0 and arm.items_per_step == 7
+
+
 def assert_same_training(ours, reference, start, steps, learning_rate, message=""):
     """Two trainings of the same function from `start` agree to float32 rounding, as far
     as Adam lets them. Where a gradient is itself at rounding level (a bias before batch
@@ -176,7 +203,7 @@ def test_every_workload_compares_its_own_arms_against_the_plain_loop():
     from tfgan_replica.benchmarks import training
 
     for title, _, _, arm_names, ratios in training.WORKLOADS:
-        assert set(arm_names) <= {*training.FIT_ARMS, "plain"}, title
+        assert set(arm_names) <= {*training.FIT_ARMS, "plain", "matmuls_alone"}, title
         assert all({r.top, r.bottom} <= set(arm_names) for r in ratios), title
         assert ("fit", "plain") in {(r.top, r.bottom) for r in ratios}, title
 

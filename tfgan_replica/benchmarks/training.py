@@ -13,7 +13,10 @@ as:
     (see `plain_train_step`);
   * `bare_fit` (MLP): the same compiled step under `model.fit` with no callbacks, so
     `fit / bare fit` shows what our callbacks cost;
-  * `fit_bf16` (the mixed_bfloat16 policy) and `fit_xla` (`jit_compile=True`).
+  * `fit_bf16` (the mixed_bfloat16 policy) and `fit_xla` (`jit_compile=True`);
+  * `matmuls_alone` (MLP): the step's own matrix products at their shapes and nothing
+    else (`peak.step_matmuls_arm`), the ceiling of any step that computes the same, so
+    `fit / the step's matmuls alone` is the share of it that the step reaches.
 Then a profile of the step says where its kernel time goes (see `profile`).
 The arms are timed in interleaved pairs of windows (see `paired`) and each workload's
 GFLOP/s is set beside the machine's matmul peak (see `peak`).
@@ -47,9 +50,11 @@ FIT_ARMS = {  # name: (precision, jit_compile, with the run's callbacks)
 }
 WORKLOADS = (  # (title, preset, batch size, arms, ratios with their targets)
     ("Report B's MLP GAN (mlp_hinge_sn)", "mlp_hinge_sn", 64,
-     ("fit", "bare_fit", "plain", "fit_bf16", "fit_xla"), (
+     ("fit", "bare_fit", "plain", "fit_bf16", "fit_xla", "matmuls_alone"), (
         paired.Ratio("fit", "bare_fit", "fit / bare fit"),
         paired.Ratio("fit", "plain", "fit / plain loop of the step as it was", target=2.0),
+        paired.Ratio("matmuls_alone", "plain", "the step's matmuls alone / plain loop"),
+        paired.Ratio("fit", "matmuls_alone", "fit / the step's matmuls alone"),
         paired.Ratio("fit_bf16", "fit", "bf16 / float32"),
         paired.Ratio("fit_xla", "fit", "XLA on / off"),
     )),
@@ -273,20 +278,28 @@ class PlainArm(paired.LoopArm):
         super().__init__(name, make_step, preset.batch_size)
 
 
-def step_flops(preset):
-    """FLOPs of one `GAN.train_step` of `preset` (one critic and, with `n_critic=1`, one
-    generator update) at its batch size."""
+def _traced_step(preset):
+    """The concrete function of one `GAN.train_step` of `preset` at its batch size, traced
+    as Keras traces it (one critic and, with `n_critic=1`, one generator update)."""
     model = _build(preset)
     spec = tf.TensorSpec((preset.batch_size, *data.image_shape(preset.dataset)), tf.float32)
-    return peak.call_flops(model.train_step, spec)
+    return tf.function(model.train_step, autograph=False).get_concrete_function(spec)
+
+
+def step_flops(preset):
+    """FLOPs of one `GAN.train_step` of `preset` at its batch size."""
+    return peak.graph_flops(_traced_step(preset))
 
 
 def workload_arms(preset, arm_names, work_dir):
-    """The `fit` arms named in `arm_names` (see `FIT_ARMS`) and `plain`."""
+    """The `fit` arms named in `arm_names` (see `FIT_ARMS`), `plain` and `matmuls_alone`."""
     arms = []
     for name in arm_names:
         if name == "plain":
             arms.append(PlainArm(name, preset))
+        elif name == "matmuls_alone":
+            arms.append(peak.step_matmuls_arm(
+                name, peak.matmul_shapes(_traced_step(preset)), preset.batch_size))
         else:
             precision, jit_compile, run_callbacks = FIT_ARMS[name]
             arms.append(FitArm(name, preset, Path(work_dir, name), precision, jit_compile,
