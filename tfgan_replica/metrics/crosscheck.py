@@ -57,7 +57,7 @@ PACKAGES = {"torch": "2.13.0", "pytorch-fid": "0.3.0", "clean-fid": "0.1.35",
             "torch-fidelity": "0.4.0"}
 INSTALL_HINT = ("./run.sh crosscheck installs them (pip install torch==2.13.0; pip install "
                 "--no-deps pytorch-fid==0.3.0 clean-fid==0.1.35 torch-fidelity==0.4.0)")
-FID_TOLERANCE = 0.01  # the "within 1%"
+FID_TOLERANCE = 0.01  # the relative FID difference an independent implementation may show
 
 
 def _missing(what, error=None):
