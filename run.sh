@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-COMMANDS="train evaluate sample export reproduce bench presets test"
+COMMANDS="train evaluate sample export reproduce bench presets crosscheck test"
 VENV=.venv
 STAMP="$VENV/.setup.cfg.sha256"
 
@@ -27,6 +27,41 @@ ensure_venv() {
   echo "$want" > "$STAMP"
 }
 
+# crosscheck runs other projects' FID code (tfgan_replica/metrics/crosscheck.py): PyTorch and
+# the three projects, at the versions it was checked with, installed into the venv for this
+# command alone. --no-deps: their other requirements (torchvision) are never imported.
+CROSSCHECK_TORCH="torch==2.13.0"
+CROSSCHECK_PROJECTS="pytorch-fid==0.3.0 clean-fid==0.1.35 torch-fidelity==0.4.0"
+
+ensure_crosscheck_packages() {
+  # Prints the pins whose version is not installed (torch's local tag, +cpu, aside).
+  local missing
+  missing="$("$VENV/bin/python" -c '
+import importlib.metadata as metadata, sys
+for pin in sys.argv[1:]:
+    name, version = pin.split("==")
+    try:
+        found = metadata.version(name).split("+")[0]
+    except metadata.PackageNotFoundError:
+        found = None
+    if found != version:
+        print(pin)
+' $CROSSCHECK_TORCH $CROSSCHECK_PROJECTS)"
+  [ -z "$missing" ] && return
+  echo "run.sh: installing the cross-check's code into $VENV:" $missing >&2
+  "$VENV/bin/python" -m pip install --quiet "$CROSSCHECK_TORCH"
+  # shellcheck disable=SC2086
+  "$VENV/bin/python" -m pip install --quiet --no-deps $CROSSCHECK_PROJECTS
+}
+
+wants_help() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in -h|-\?|--help|--helpshort|--helpfull|--helpxml) return 0 ;; esac
+  done
+  return 1
+}
+
 cmd="${1:-}"
 if [ -z "$cmd" ] || ! [[ " $COMMANDS " == *" $cmd "* ]]; then
   [ -n "$cmd" ] && echo "run.sh: unknown command '$cmd'" >&2
@@ -35,6 +70,8 @@ if [ -z "$cmd" ] || ! [[ " $COMMANDS " == *" $cmd "* ]]; then
 fi
 shift
 ensure_venv
+# Not for --help, which needs none of it (and CI checks every command's help).
+if [ "$cmd" = crosscheck ] && ! wants_help "$@"; then ensure_crosscheck_packages; fi
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 case "$cmd" in
   test) exec "$VENV/bin/python" -m pytest "$@" ;;

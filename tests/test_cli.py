@@ -13,7 +13,7 @@ from conftest import REPO
 from PIL import Image
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-COMMANDS = ("train", "evaluate", "sample", "export", "reproduce", "bench", "presets")
+COMMANDS = ("train", "evaluate", "sample", "export", "reproduce", "bench", "presets", "crosscheck")
 
 
 def _run(module, *flags, cwd=None):

@@ -192,3 +192,13 @@ def test_extractor_settings_name_the_protocol(extractor, inception_weights_path)
     assert all(other.model is extractor.model for other in others)  # one network for all
     settings = [extractor.settings] + [other.settings for other in others]
     assert len({(s["resize"], s["input_scaling"]) for s in settings}) == 3  # a cache entry each
+
+
+def test_network_features_of_a_protocols_inputs_are_the_extractors_features(extractor):
+    # The seam `crosscheck` scores other projects' preprocessing through: the same network.
+    digits = data.load_arrays("mnist", "test")[0][:3]
+    net_input = extractor.protocol.to_network_input(tf.constant(digits)).numpy()
+    np.testing.assert_allclose(extractor.network_features(net_input),
+                               extractor(digits, progress=False), rtol=1e-5, atol=1e-5)
+    with pytest.raises(InputError, match=r"network inputs must be \(N, 299, 299, 3\)"):
+        extractor.network_features(net_input[..., :1])

@@ -9,7 +9,8 @@ def test_unknown_command_lists_the_commands_and_fails():
     result = subprocess.run([str(REPO / "run.sh"), "trian"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "unknown command 'trian'" in result.stderr
-    for command in ("train", "evaluate", "sample", "export", "reproduce", "bench", "presets", "test"):
+    for command in ("train", "evaluate", "sample", "export", "reproduce", "bench", "presets", "crosscheck",
+                    "test"):
         assert command in result.stderr
 
 

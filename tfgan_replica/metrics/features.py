@@ -45,6 +45,8 @@ class FeatureExtractor:
             lambda batch: self.model(self.protocol.to_network_input(batch), training=False),
             reduce_retracing=True,
         )
+        self._network_features = tf.function(lambda batch: self.model(batch, training=False),
+                                             reduce_retracing=True)
 
     @classmethod
     @functools.lru_cache(maxsize=4)
@@ -70,16 +72,32 @@ class FeatureExtractor:
         the pixels that `sample_mode` scores. `progress` shows a progress bar; a string
         names it, on a line before, since a command may show several."""
         images = quantize(images, sample_mode)
-        count = len(images)
         if isinstance(progress, str):
             print(progress)
-        bar = keras.utils.Progbar(count, unit_name="image") if progress else None
+        bar = keras.utils.Progbar(len(images), unit_name="image") if progress else None
+        return self._in_batches(self._batch_features, images, bar)
+
+    def network_features(self, network_inputs):
+        """Features (N, 2048) float32 of inputs that other code already resized and scaled:
+        float32 (N, 299, 299, 3), as a protocol's `to_network_input` returns them. The same
+        network as `__call__`, without this extractor's preprocessing, so that another
+        implementation of a protocol can be scored through it (`crosscheck`)."""
+        inputs = np.asarray(network_inputs, np.float32)
+        expected = (inception.INPUT_SIZE, inception.INPUT_SIZE, 3)
+        if inputs.ndim != 4 or inputs.shape[1:] != expected:
+            raise InputError(f"network inputs must be (N, {', '.join(map(str, expected))}), "
+                             f"got {inputs.shape}")
+        return self._in_batches(self._network_features, inputs)
+
+    def _in_batches(self, batch_features, arrays, bar=None):
+        """`batch_features` of `arrays` one `batch_size` batch at a time, the last zero-padded."""
+        count = len(arrays)
         features = np.empty((count, inception.FEATURE_DIM), np.float32)
         for start in range(0, count, self.batch_size):
-            batch = images[start:start + self.batch_size]
-            padded = np.zeros((self.batch_size, *images.shape[1:]), np.uint8)
+            batch = arrays[start:start + self.batch_size]
+            padded = np.zeros((self.batch_size, *arrays.shape[1:]), arrays.dtype)
             padded[:len(batch)] = batch
-            features[start:start + len(batch)] = self._batch_features(tf.constant(padded))[:len(batch)]
+            features[start:start + len(batch)] = batch_features(tf.constant(padded))[:len(batch)]
             if bar is not None:
                 bar.add(len(batch))
         return features
