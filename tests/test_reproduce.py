@@ -80,7 +80,13 @@ def test_smoke_run_keeps_curves_grids_and_writes_the_report(smoke):
     readme = (results / "README.md").read_text()
     assert "| mlp_bce |" in readme and "66.74 / 0.21 / 0.18" in readme
     assert "./run.sh reproduce --budget=smoke --presets=mlp_bce" in readme
-    assert {"losses.png", "samples.png"} <= {p.name for p in (results / "figures").iterdir()}
+    figures = {p.name for p in (results / "figures").iterdir()}
+    assert {"losses.png", "samples.png"} <= figures
+    # Report A's rows, the MNIST and the SVHN one, get their own figure; report B's do not.
+    assert {"report_a_dcgan_tutorial.png", "report_a_dcgan_svhn.png"} <= figures
+    assert "report_a_mlp_bce.png" not in figures
+    assert "## Report A's figures" in readme
+    assert "![report_a_dcgan_svhn](figures/report_a_dcgan_svhn.png)" in readme
 
 
 def test_finished_presets_are_skipped_and_force_is_needed_to_retrain(smoke):
@@ -373,4 +379,5 @@ def test_notebook_runs_on_the_smoke_results(smoke, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     text = json.dumps([o.get("data", {}).get("text/markdown", "") for o in outputs])
     assert "mlp_bce" in text and "dcgan_svhn" in text
+    assert "report_a_dcgan_tutorial" in text and "report_a_dcgan_svhn" in text  # report A's own
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5  # 3 curves, 2 figures

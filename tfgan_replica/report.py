@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 from PIL import Image
 
-from tfgan_replica import claims, presets, run_records
+from tfgan_replica import claims, presets, report_a_figures, run_records
 
 # Published FID / precision / recall of report B, scored by its own evaluator (our
 # `course` column repeats it). Report A published figures only.
@@ -57,6 +57,7 @@ def write_report(results_dir):
         _plot_fid_curves(runs, figures / "fid_per_epoch.png"),
         _plot_em_and_fid(results_dir, runs.get(claims.WGAN), figures / "em_estimate_and_fid.png"),
     ]
+    report_a = report_a_figures.write_report_a_figures(results_dir, runs, figures)
     floors = results.get("floors", {})
     commands = sorted({entry["command"]
                        for entry in [*results["runs"].values(), *floors.values()]})
@@ -69,6 +70,9 @@ def write_report(results_dir):
               "## Report A's claims, measured", "", claims.NOTE_A, "",
               *claims.claim_rows_a(runs, _em_curve(results_dir)), ""]
     lines += [f"![{path.stem}](figures/{path.name})" for path in drawn if path is not None]
+    if report_a:
+        lines += ["", "## Report A's figures", "", report_a_figures.NOTE, "",
+                  *(f"![{path.stem}](figures/{path.name})" for path in report_a)]
     lines += ["", "Produced by:", "", "```", *commands, "```", ""]
     readme = results_dir / "README.md"
     readme.write_text("\n".join(lines))
