@@ -162,5 +162,10 @@ def test_a_study_with_fid_curves_shows_the_fid_of_each_epoch(tmp_path):
         "base": "wgan_clip_mnist", "question": "Which reading learns?", "epochs": 3,
         "variants": {"as_preset": record}}}}))
     table = ablations.write_ablations_report(tmp_path).read_text()
-    assert "| FID by epoch |" in table
+    assert "| FID by epoch |" in table and "Findings" not in table
+    entry = json.loads((tmp_path / "ablations.json").read_text())
+    entry["studies"]["wgan_clip"]["findings"] = "The critic loop matters."
+    (tmp_path / "ablations.json").write_text(json.dumps(entry))
+    table = ablations.write_ablations_report(tmp_path).read_text()
+    assert table.index("| as_preset |") < table.index("**Findings.** The critic loop matters.")
     assert "| 250.00 / 0.10 / 0.00 | 390 → 301 → 251 | 2048 | 702 |" in table  # epoch ends only

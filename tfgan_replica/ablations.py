@@ -81,7 +81,9 @@ def selection_line(records):
 
 
 def write_ablations_report(results_dir):
-    """results/ablations.md: one table per study, variants in their defined order."""
+    """results/ablations.md: one table per study, variants in their defined order, then
+    the study's findings where its entry in ablations.json states them (`findings`, what
+    the numbers support and where they are thin, written when a preset is chosen)."""
     lines = ["# Ablations", "",
              "Shortened runs that change one setting of a preset at a time, then combine "
              "changes that helped. FID from fewer samples than the protocol's 10,000 is "
@@ -108,6 +110,8 @@ def write_ablations_report(results_dir):
                 f"| {record['steps']} | {record['train_seconds'] / 60:.1f} "
                 f"| {record['eval_seconds'] / 60:.1f} |")
         lines.append("")
+        if entry.get("findings"):
+            lines += [f"**Findings.** {entry['findings']}", ""]
     path = Path(results_dir, "ablations.md")
     path.write_text("\n".join(lines))
     return path
