@@ -22,7 +22,7 @@ def _variant(base, name, note, **changes):
 # after Radford et al.
 register(Preset(
     name="dcgan_tutorial",
-    cpu_epochs=20, report="A",
+    cpu_epochs=50, report="A",
     generator="dcgan_tutorial", discriminator="dcgan_tutorial",
     epochs=50, batch_size=256, d_optimizer=adam(1e-4), g_optimizer=adam(1e-4),
     simultaneous=True,
@@ -33,7 +33,7 @@ register(Preset(
 ))
 register(Preset(
     name="dcgan_improved",
-    cpu_epochs=20, report="A",
+    cpu_epochs=50, report="A",
     epochs=200, batch_size=256, real_target=0.9,
     d_optimizer=adam(2e-4, beta_1=0.5), g_optimizer=adam(2e-4, beta_1=0.5),
     note="Report A's improved MNIST DCGAN: one-sided label smoothing 0.9, 200 epochs. "
