@@ -24,8 +24,10 @@ def test_report_settings():
     improved = presets.get_preset("dcgan_improved")
     assert (improved.real_target, improved.epochs) == (0.9, 200)
     wgan = presets.get_preset("wgan_clip_mnist")
-    assert (wgan.family, wgan.clip_value, wgan.n_critic) == ("wgan_clip", 0.01, 5)
-    assert wgan.d_optimizer == presets.rmsprop(5e-5)
+    assert (wgan.family, wgan.clip_value, wgan.n_critic, wgan.n_critic_in_step) == (
+        "wgan_clip", 0.01, 5, True)  # Algorithm 1 as written, the wgan_clip study's choice
+    assert wgan.d_optimizer == wgan.g_optimizer == presets.torch_rmsprop(5e-5)
+    assert tutorial.simultaneous and not improved.simultaneous  # the tutorial's own step
     mlp = presets.get_preset("mlp_bce")
     assert (mlp.generator, mlp.discriminator, mlp.batch_size, mlp.epochs) == ("mlp", "mlp", 64, 100)
     assert (mlp.real_target, mlp.d_optimizer) == (1.0, presets.adam(2e-4, epsilon=1e-8))

@@ -163,6 +163,8 @@ STUDIES = {
     ),
     "wgan_clip": Study(
         base="wgan_clip_mnist",
+        # the preset as the study began; the study chose its critic loop and optimizer
+        base_changes=dict(n_critic_in_step=False, **_rmsprop(5e-5)),
         epochs=5,
         num_samples=reproduction.FID_CURVE_SAMPLES,
         question=("Report A shows its WGAN (the improved DCGAN with clipping and RMSProp) "
