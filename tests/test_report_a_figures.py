@@ -99,3 +99,4 @@ def test_layout_note_reads_the_layout_from_the_size():
     assert report_a_figures.layout_note(_grid(side=side, scale=1, gap=0).shape[1], 28) == \
         f" ({side}x{side}, older run)"
     assert "not a grid" in report_a_figures.layout_note(100, 28)
+

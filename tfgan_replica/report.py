@@ -73,6 +73,9 @@ def write_report(results_dir):
     if report_a:
         lines += ["", "## Report A's figures", "", report_a_figures.NOTE, "",
                   *(f"![{path.stem}](figures/{path.name})" for path in report_a)]
+    if (results_dir / "projections.md").is_file():
+        lines += ["", "Projected wall time of the reproductions on the machine they ran on: "
+                  "[projections.md](projections.md)."]
     lines += ["", "Produced by:", "", "```", *commands, "```", ""]
     readme = results_dir / "README.md"
     readme.write_text("\n".join(lines))
