@@ -36,7 +36,12 @@ PROTOCOL_NOTE = (
     "samples, both written by torchvision's save_image from [-1, 1] tensors, so every "
     "negative pixel became black on both sides. A row marked `earlier definition` ran "
     "before the named settings of its preset changed; `reproduce` retrains it (a longer "
-    "run of unchanged settings continues from the recorded one)."
+    "run of unchanged settings continues from the recorded one). Published FIDs compare "
+    "only under the same protocol: report B used pytorch-fid (our `pytorch_fid` protocol, "
+    "the resize of the FID column here); report A published no FID; Lucic et al. 2018, "
+    "whose MNIST numbers the docs cite, used TF-GAN's TensorFlow 1 resize (`tf1`); "
+    "clean-fid's users report `clean`. `./run.sh reproduce --protocol=tf1|clean` rescores "
+    "finished runs under the others."
 )
 
 
