@@ -330,6 +330,47 @@ def test_finished_runs_are_scored_under_another_protocol_without_training(
     assert (stored["tf1"]["fid"], stored["clean"]["fid"]) == (62.0, 63.0)
 
 
+def test_the_real_floor_is_scored_under_another_protocol_beside_the_runs(
+        tmp_path, monkeypatch, inception_weights_path):
+    results_dir, runs_dir = tmp_path / "results", tmp_path / "runs"
+    _finished_run(results_dir, runs_dir)
+    floor = {"budget": "smoke", "seed": 3, "source": "mnist train split",
+             "evaluation": {"fid": 2.0}}
+    run_records.record_floor(results_dir, "mnist", floor)
+    calls = []
+
+    def fake_evaluate(source, **kwargs):
+        calls.append((source, kwargs))
+        return {"fid": 10.0 * len(calls), "provenance": {"protocol": kwargs["protocol"]}}
+
+    monkeypatch.setattr(reproduction.metrics, "evaluate", fake_evaluate)
+    monkeypatch.setattr(reproduction.data, "load_arrays",
+                        lambda *a: (np.zeros((200, 28, 28, 1), np.uint8), None))
+    printed = []
+    results = reproduction.score_protocol("clean", ["mlp_bce"], results_dir,
+                                          inception_weights=str(inception_weights_path),
+                                          print_fn=printed.append)
+    (_, run_call), (images, floor_call) = calls
+    assert images.shape == (reproduction.SMOKE_SAMPLES, 28, 28, 1)  # the floor's own size
+    assert floor_call["protocol"] == "clean" and floor_call["seed"] == 3
+    assert floor_call["sample_mode"] == "standard"  # report B's evaluator is pytorch_fid's
+    stored = results["floors"]["mnist"]
+    assert stored["evaluation"] == {"fid": 2.0}  # the primary floor is left as it is
+    assert stored["evaluation_protocols"]["clean"]["fid"] == 20.0
+    assert printed[-1] == "real mnist training images: FID 20.00 under clean (2.00 under pytorch_fid)"
+
+    reproduction.score_protocol("clean", ["mlp_bce"], results_dir,  # both scored: nothing to do
+                                inception_weights=str(inception_weights_path), print_fn=print)
+    assert len(calls) == 2
+    rows = report.protocol_rows(results["runs"], results["floors"])
+    assert rows[0] == "| run | pytorch_fid | tf1 | clean | tf1 / pytorch_fid | clean / pytorch_fid |"
+    assert rows[2] == "| mlp_bce | 50.00 | — | 10.00 | — | 0.200 |"
+    assert rows[3] == "| real mnist training images (the floor) | 2.00 | — | 20.00 | — | 10.000 |"
+    assert report.protocol_rows(results["runs"])[2:] == rows[2:3]
+    del results["runs"]["mlp_bce"]["evaluation_protocols"]
+    assert report.protocol_rows(results["runs"]) == []  # no table when nothing is rescored
+
+
 def test_scoring_under_another_protocol_refuses_what_it_cannot_score_before_any_work(
         tmp_path, monkeypatch):
     results_dir, runs_dir = tmp_path / "results", tmp_path / "runs"

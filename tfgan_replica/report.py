@@ -15,6 +15,7 @@ from matplotlib.figure import Figure  # no pyplot: no global backend or figure s
 from PIL import Image
 
 from tfgan_replica import claims, presets, report_a_figures, run_records
+from tfgan_replica.choices import DEFAULT_FID_PROTOCOL, FID_PROTOCOLS
 
 # Published FID / precision / recall of report B, scored by its own evaluator (our
 # `course` column repeats it). Report A published figures only.
@@ -70,6 +71,9 @@ def write_report(results_dir):
     spread = seed_rows(results["runs"])
     if spread:
         lines += ["## Across seeds", "", SEEDS_NOTE, "", *spread, ""]
+    by_protocol = protocol_rows(runs, floors)
+    if by_protocol:
+        lines += ["## FID under each protocol", "", PROTOCOLS_NOTE, "", *by_protocol, ""]
     lines += ["## Report B's conclusions, checked", "", claims.NOTE,
               "", *claims.claim_rows(results["runs"], PUBLISHED), "",
               "## Report A's claims, measured", "", claims.NOTE_A, "",
@@ -137,6 +141,43 @@ def seed_rows(all_runs):
         return []
     return ["| preset | seeds | FID by seed; mean ± sd | course FID by seed; mean ± sd "
             "| published FID / P / R |", "|---|---|---|---|---|", *rows]
+
+
+PROTOCOLS_NOTE = (
+    "The same samples of each run (its seed; 10,000 against the 10,000 MNIST test images) "
+    "and the same real floor, scored under each FID protocol: only the resize to 299x299 "
+    "and the pixel scaling differ, before the same Inception network (`pytorch_fid`: "
+    "bilinear with half-pixel centres, our primary column; `tf1`: TensorFlow 1's bilinear "
+    "without them, as TTUR's fid.py and TF-GAN until 2019; `clean`: PIL bicubic on float "
+    "pixels, clean-fid's default). The ratios convert a number of ours to another "
+    "protocol's scale for runs of similar quality; results/protocol_crosscheck.md checks "
+    "each protocol against its own project's code. `./run.sh reproduce --protocol=tf1|clean "
+    "--presets=...` adds a row from a finished run's generator.")
+
+
+def protocol_rows(runs, floors=None):
+    """The protocols table as markdown lines: each run and real floor scored under another
+    protocol too (none when nothing is)."""
+    others = FID_PROTOCOLS[1:]
+    scored = [(f"{name}{_definition_note(name, run)}", run) for name, run in sorted(runs.items())]
+    scored += [(f"real {dataset} training images (the floor)", floor)
+               for dataset, floor in sorted((floors or {}).items())]
+    rows = []
+    for label, record in scored:
+        by_protocol = record.get("evaluation_protocols", {})
+        if not by_protocol:
+            continue
+        primary = record["evaluation"]["fid"]
+        fids = [by_protocol[p]["fid"] if p in by_protocol else None for p in others]
+        rows.append(f"| {label} | {primary:.2f} | "
+                    + " | ".join("—" if fid is None else f"{fid:.2f}" for fid in fids) + " | "
+                    + " | ".join("—" if fid is None else f"{fid / primary:.3f}" for fid in fids)
+                    + " |")
+    if not rows:
+        return []
+    header = (f"| run | {DEFAULT_FID_PROTOCOL} | " + " | ".join(others) + " | "
+              + " | ".join(f"{p} / {DEFAULT_FID_PROTOCOL}" for p in others) + " |")
+    return [header, "|" + "---|" * (header.count("|") - 1), *rows]
 
 
 def _spread(scores):

@@ -182,7 +182,30 @@ def score_protocol(protocol, preset_names=None, results_dir="results", force=Fal
             continue
         print_fn(f"{name}: FID {scores['fid']:.2f} under {protocol} "
                  f"({record['evaluation']['fid']:.2f} under {DEFAULT_FID_PROTOCOL})")
+    _score_floors_under(protocol, sorted({preset.dataset for _, preset in runs}), results_dir,
+                        force, inception_weights, print_fn)
     return run_records.load_results(results_dir)
+
+
+def _score_floors_under(protocol, datasets, results_dir, force, inception_weights, print_fn):
+    """Scores each recorded real floor of `datasets` under `protocol` too, with the images,
+    sizes and reference of its primary score, so every row of the protocols table has its
+    floor beside it. A floor read from a source given at the time is left to a rerun of
+    `reproduce --data_sources=...`: its path is not recorded."""
+    for dataset, floor in sorted(run_records.load_results(results_dir).get("floors", {}).items()):
+        if dataset not in datasets or (protocol in floor.get("evaluation_protocols", {})
+                                       and not force):
+            continue
+        if floor["source"] != f"{dataset} train split":
+            print_fn(f"real {dataset} floor: read from {floor['source']}; not scored under "
+                     f"{protocol}")
+            continue
+        scored = score_real_floor(dataset, floor["budget"], inception_weights, floor["seed"],
+                                  protocol=protocol)
+        run_records.record_floor_protocol_scores(results_dir, dataset, protocol,
+                                                 scored["evaluation"])
+        print_fn(f"real {dataset} training images: FID {scored['evaluation']['fid']:.2f} under "
+                 f"{protocol} ({floor['evaluation']['fid']:.2f} under {DEFAULT_FID_PROTOCOL})")
 
 
 def _generator(record):
@@ -212,12 +235,14 @@ def _score_floors(datasets, budget, results_dir, force, inception_weights, print
                  f"{report.write_report(results_dir)}")
 
 
-def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=None):
+def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=None,
+                     protocol=DEFAULT_FID_PROTOCOL):
     """Real training images scored as if generated: what a perfect generator would score.
 
     As many images as a preset generates, drawn without replacement from the
     training split, against the same reference (the test split), both read from
-    `source` (the dataset's default when None).
+    `source` (the dataset's default when None), under FID `protocol` (report B's
+    evaluator beside it under the primary protocol only).
     """
     num_samples, num_reference = evaluation_sizes(budget)
     try:
@@ -229,7 +254,9 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=Non
     scores = metrics.evaluate(train_images[np.sort(chosen)], dataset=dataset, split="test",
                               num_samples=num_samples, num_reference=num_reference,
                               inception_weights=inception_weights, seed=seed, progress=False,
-                              sample_mode=floor_sample_mode(dataset), reference_source=source)
+                              sample_mode=(floor_sample_mode(dataset)
+                                           if protocol == DEFAULT_FID_PROTOCOL else "standard"),
+                              reference_source=source, protocol=protocol)
     read_from = "" if source is None else f" of {source}"
     return {"budget": budget, "seed": seed, "source": f"{dataset} train split{read_from}",
             "eval_seconds": round(time.time() - started, 1), "evaluation": scores,

@@ -133,6 +133,13 @@ def record_protocol_scores(results_dir, name, finished, protocol, scores):
     return True
 
 
+def record_floor_protocol_scores(results_dir, dataset, protocol, scores):
+    """Adds `scores` under another FID `protocol` to `dataset`'s recorded real floor."""
+    results = load_results(results_dir)
+    results["floors"][dataset].setdefault("evaluation_protocols", {})[protocol] = scores
+    _write_results(results_dir, results)
+
+
 def _write_results(results_dir, results):
     write_json(Path(results_dir, "results.json"), results)
 
