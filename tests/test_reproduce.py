@@ -47,10 +47,24 @@ def test_report_a_mnist_rows_record_fid_every_epoch(smoke):
     (epoch, step, fid), = runs["dcgan_tutorial"]["fid_curve"]
     assert (epoch, step) == (1.0, reproduction.SMOKE_STEPS) and fid > 0
     assert runs["dcgan_tutorial"]["fid_curve_samples"] == reproduction.SMOKE_SAMPLES
+    # the training time of that point: the clock at the epoch's end, before its FID
+    (minutes,) = runs["dcgan_tutorial"]["fid_curve_minutes"]
+    assert 0 < minutes <= runs["dcgan_tutorial"]["train_seconds"] / 60
+    assert runs["dcgan_tutorial"]["machine"]["cpu"]
     assert "fid_curve" not in runs["mlp_bce"] and "fid_curve" not in runs["dcgan_svhn"]
     assert (folder / "results" / "figures" / "fid_per_epoch.png").is_file()
+    assert (folder / "results" / "figures" / "fid_against_minutes.png").is_file()
     readme = (folder / "results" / "README.md").read_text()
     assert "## Report A's claims, measured" in readme
+
+
+def test_fid_curves_every_epoch_for_report_a_and_ten_points_for_our_dcgan_rows():
+    expected = [("dcgan_tutorial", 50, 1), ("wgan_clip_mnist", 20, 1), ("best_dcgan", 100, 10),
+                ("best_dcgan", 5, 1), ("best_mlp", 100, 0), ("mlp_bce", 100, 0),
+                ("dcgan_svhn", 20, 0)]
+    for name, epochs, every in expected:
+        preset = presets.get_preset(name).replace(epochs=epochs)
+        assert reproduction.fid_curve_every(preset) == every, name
 
 
 def test_smoke_run_scores_real_training_images_as_each_datasets_floor(smoke):

@@ -76,3 +76,16 @@ def test_the_committed_records_are_written_back_unchanged(name, tmp_path):
     committed = REPO / "results" / name
     run_records.write_json(tmp_path / name, run_records.load_json(committed, None))
     assert (tmp_path / name).read_text() == committed.read_text()
+
+
+def test_training_minutes_leave_out_the_curves_own_evaluations():
+    # the clock at three epoch ends; FID took 30 s after epochs 1 and 2 (and after 3,
+    # which is after every step asked)
+    scalars = {"train_seconds": [[10, 120.0], [20, 270.0], [30, 420.0]],
+               "fid_seconds": [[10, 30.0], [20, 30.0], [30, 30.0]]}
+    assert run_records.training_minutes(scalars, [10, 20, 30]) == [2.0, 4.0, 6.0]
+    assert run_records.training_minutes(scalars, [20]) == [4.0]
+    assert run_records.training_minutes({"train_seconds": scalars["train_seconds"]},
+                                        [20]) == [4.5]  # no evaluations logged: the clock
+    assert run_records.training_minutes(scalars, [10, 25]) is None  # no clock at step 25
+    assert run_records.training_minutes({}, [10]) is None  # a run from before the clock

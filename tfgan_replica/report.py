@@ -61,6 +61,7 @@ def write_report(results_dir):
                      "critic gradient norm: clipping vs gradient penalty", figures / "critic_grad_norms.png"),
         _plot_samples(results_dir, runs, figures / "samples.png"),
         _plot_fid_curves(runs, figures / "fid_per_epoch.png"),
+        _plot_fid_against_minutes(runs, figures / "fid_against_minutes.png"),
         _plot_em_and_fid(results_dir, runs.get(claims.WGAN), figures / "em_estimate_and_fid.png"),
     ]
     report_a = report_a_figures.write_report_a_figures(results_dir, runs, figures)
@@ -298,6 +299,26 @@ def _plot_fid_curves(runs, path):
     axis.set_xlabel("epoch")
     axis.set_ylabel(f"FID ({runs[series[0][0]]['fid_curve_samples']} samples)")
     axis.set_title("FID per epoch", fontsize=10)
+    axis.legend(fontsize=7)
+    return _save(figure, path)
+
+
+def _plot_fid_against_minutes(runs, path):
+    """The FID curves against the training minutes each point took (the curve's own
+    evaluations left out, `run_records.training_minutes`): what a minute of training buys."""
+    series = [(name, run) for name, run in sorted(runs.items()) if run.get("fid_curve_minutes")]
+    if not series:
+        return None
+    figure = Figure(figsize=(6, 4))
+    axis = figure.subplots()
+    for name, run in series:
+        fids = [fid for _, _, fid in run["fid_curve"]]
+        axis.plot(run["fid_curve_minutes"], fids, marker=".", label=name)
+    axis.set_yscale("log")
+    cpus = sorted({run["machine"].get("cpu", "CPU not recorded") for _, run in series})
+    axis.set_xlabel(f"training minutes on {', '.join(cpus)}", fontsize=8)
+    axis.set_ylabel(f"FID ({series[0][1]['fid_curve_samples']} samples)")
+    axis.set_title("FID against training time", fontsize=10)
     axis.legend(fontsize=7)
     return _save(figure, path)
 

@@ -12,17 +12,15 @@ the reproduction can continue across machines from the committed results.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from tfgan_replica import callbacks, data, images, metrics, presets, report, run_records, trainer
+from tfgan_replica import (callbacks, data, images, machine, metrics, presets, report,
+                           run_records, trainer)
 from tfgan_replica.choices import BUDGETS, DATASET_SHAPES, DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import protocols, weights
@@ -281,8 +279,7 @@ def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_wei
         "run_dir": str(run_dir),
         "command": f"./run.sh reproduce --budget={budget} --presets={preset.name}{extra_flags}",
         "final_metrics": trained.metrics,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpus": os.cpu_count(), "tensorflow": tf.__version__},
+        "machine": machine.description(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -337,30 +334,45 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
         "eval_seconds": round(time.time() - started, 1),
         "evaluation": scores,
     }
-    if tracks_fid(preset):
+    if fid_curve_every(preset):
         steps_per_epoch = trained.step / preset.epochs
-        record["fid_curve"] = [[round(step / steps_per_epoch, 3), step, fid] for step, fid
-                               in run_records.read_scalars(run_dir / "tensorboard").get("fid", [])]
+        scalars = run_records.read_scalars(run_dir / "tensorboard")
+        curve = scalars.get("fid", [])
+        record["fid_curve"] = [[round(step / steps_per_epoch, 3), step, fid]
+                               for step, fid in curve]
         record["fid_curve_samples"] = fid_curve_samples(budget)
+        minutes = run_records.training_minutes(scalars, [step for step, _ in curve])
+        if minutes is not None:
+            record["fid_curve_minutes"] = minutes
     return record, trained
 
 
-def tracks_fid(preset):
-    """Report A's MNIST rows log a cheap FID every epoch: its claims are about how quality
-    develops over training (FID_CURVE_SAMPLES samples against the cached test reference)."""
-    return preset.report == "A" and preset.dataset == "mnist"
+def fid_curve_every(preset):
+    """Every how many epochs a preset's run logs a cheap FID (FID_CURVE_SAMPLES samples
+    against the cached test reference), 0 for none. Report A's MNIST rows: every epoch,
+    as its claims are about how quality develops over training. Our rows on the DCGAN
+    generator: ten points a run, for FID against training minutes. `preset.epochs` is
+    the run's length (`plan`)."""
+    if preset.dataset != "mnist":
+        return 0
+    if preset.report == "A":
+        return 1
+    if preset.report == "ours" and preset.generator != "mlp":
+        return max(1, preset.epochs // 10)
+    return 0
 
 
 def fid_curve_samples(budget):
-    """How many samples the per-epoch FID of `tracks_fid` presets scores under `budget`."""
+    """How many samples each point of a FID curve (`fid_curve_every`) scores under `budget`."""
     return SMOKE_SAMPLES if budget == "smoke" else FID_CURVE_SAMPLES
 
 
 def _fid_curve_callbacks(preset, budget, run_dir, inception_weights, data_source=None,
                          split="test"):
-    if not tracks_fid(preset):
+    if not fid_curve_every(preset):
         return []
-    return [callbacks.FIDCallback(every_epochs=1, num_samples=fid_curve_samples(budget),
+    return [callbacks.FIDCallback(every_epochs=fid_curve_every(preset),
+                                num_samples=fid_curve_samples(budget),
                                 dataset=preset.dataset, split=split,
                                 num_reference=evaluation_sizes(budget)[1],
                                 inception_weights=inception_weights, seed=preset.seed,

@@ -181,6 +181,19 @@ def read_scalars(tensorboard_dir):
     return {tag: sorted(points) for tag, points in curves.items()}
 
 
+def training_minutes(scalars, steps):
+    """Minutes of training each of `steps` (epoch ends) took from a run's start, from its
+    logged `read_scalars`: the clock the checkpoints kept (`train_seconds`), less the
+    per-epoch FID evaluations before that step (`fid_seconds`), the time the curve's own
+    measurement cost. None when the run logged no clock at one of them."""
+    clock = {step: seconds for step, seconds in scalars.get("train_seconds", [])}
+    evaluations = scalars.get("fid_seconds", [])
+    if any(step not in clock for step in steps):
+        return None
+    return [round((clock[step] - sum(s for at, s in evaluations if at < step)) / 60, 3)
+            for step in steps]
+
+
 def keep_curves(run_dir, results_dir, name, max_points=400):
     """Stores the run's per-step scalar curves (not the derivable epoch means), thinned to at
     most `max_points` per tag: the run folder stays on the machine that trained it."""

@@ -39,12 +39,14 @@ def main(argv):
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
     with reporting_errors("bench"):
+        from tfgan_replica import machine
         from tfgan_replica.benchmarks import peak
 
         if FLAGS.suite in ("metrics", "all"):  # a missing file fails before any timing
             from tfgan_replica.metrics import weights
 
             weights.resolve_weights(FLAGS.inception_weights)
+        print(machine.summary_line())
         print(f"TensorFlow {tf.__version__}; threads: inter-op {FLAGS.inter_op_threads or 'default'}, "
               f"intra-op {FLAGS.intra_op_threads or 'default'}")
         peak_gflops = peak.measure_peak()

@@ -45,7 +45,7 @@ import PIL
 import tensorflow as tf
 
 import tfgan_replica
-from tfgan_replica import data
+from tfgan_replica import data, machine
 from tfgan_replica.choices import FID_PROTOCOLS
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import protocols, reference, sources
@@ -310,16 +310,6 @@ def _version(distribution):
         return None
 
 
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def crosscheck(samples=None, protocol_names=FID_PROTOCOLS, max_images=10_000,
                inception_weights=None, batch_size=50, dataset="mnist", split="test",
                inputs_only=False, seed=0, progress=True):
@@ -411,7 +401,7 @@ def crosscheck(samples=None, protocol_names=FID_PROTOCOLS, max_images=10_000,
             "protocols": protocol_names,
             "weights_sha1": weights_sha1,
             "batch_size": batch_size,
-            "cpu": _cpu_model(),
+            "cpu": machine.cpu_model(),
             "versions": {
                 "tfgan_replica": tfgan_replica.__version__, "tensorflow": tf.__version__,
                 "numpy": np.__version__, "pillow": PIL.__version__,
