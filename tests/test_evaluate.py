@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_replica import data, export
+from tfgan_replica import data, export, run_records
 from tfgan_replica.errors import InputError
 from tfgan_replica.images import to_uint8
 from tfgan_replica.callbacks import FIDCallback
@@ -295,6 +295,22 @@ def test_fid_callback_logs_to_history_and_tensorboard(cache_root, inception_weig
     logged = [(e.step, tf.make_ndarray(v.tensor)) for e in events for v in e.summary.value if v.tag == "fid"]
     assert len(logged) == 1 and logged[0][0] == 2  # the global step after two one-step epochs
     assert float(logged[0][1]) == pytest.approx(fid, rel=1e-6)
+
+
+def test_fid_callback_at_chosen_epochs_logs_what_each_evaluation_took(
+        cache_root, inception_weights_path, tmp_path):
+    logdir = tmp_path / "logs"
+    callback = FIDCallback(at_epochs=[1, 3], num_samples=12, num_reference=12, logdir=logdir,
+                           inception_weights=inception_weights_path, batch_size=16)
+    model = _TinyGAN()
+    model.compile()
+    history = model.fit(np.zeros((4, 1), np.float32), epochs=3, batch_size=4, verbose=0,
+                        callbacks=[callback])
+    assert len(history.history["fid"]) == 2  # epochs 1 and 3
+    scalars = run_records.read_scalars(logdir)
+    assert [step for step, _ in scalars["fid"]] == [1, 3]
+    assert [step for step, _ in scalars["fid_seconds"]] == [1, 3]
+    assert all(seconds > 0 for _, seconds in scalars["fid_seconds"])
 
 
 def test_fid_callback_skips_an_epoch_cut_short(cache_root, inception_weights_path):

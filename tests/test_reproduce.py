@@ -10,7 +10,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from conftest import REPO
-from tfgan_replica import checkpoints, data, presets, report, reproduction, run_records, trainer
+from tfgan_replica import (checkpoints, claims, data, presets, report, reproduction,
+                           run_records, trainer)
 from tfgan_replica.errors import InputError
 
 
@@ -58,13 +59,20 @@ def test_report_a_mnist_rows_record_fid_every_epoch(smoke):
     assert "## Report A's claims, measured" in readme
 
 
-def test_fid_curves_every_epoch_for_report_a_and_ten_points_for_our_dcgan_rows():
-    expected = [("dcgan_tutorial", 50, 1), ("wgan_clip_mnist", 20, 1), ("best_dcgan", 100, 10),
-                ("best_dcgan", 5, 1), ("best_mlp", 100, 0), ("mlp_bce", 100, 0),
-                ("dcgan_svhn", 20, 0)]
-    for name, epochs, every in expected:
-        preset = presets.get_preset(name).replace(epochs=epochs)
-        assert reproduction.fid_curve_every(preset) == every, name
+def test_fid_curves_where_the_claims_read_them():
+    def epochs(name, length):
+        return reproduction.fid_curve_epochs(presets.get_preset(name).replace(epochs=length))
+
+    assert epochs("wgan_clip_mnist", 20) == list(range(1, 21))  # the EM claim: every epoch
+    assert epochs("dcgan_tutorial", 50) == [1, 2, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50]
+    assert epochs("dcgan_improved", 200) == [1, 2, 5, *range(20, 201, 20)]
+    assert epochs("dcgan_improved", 7) == [1, 2, 5, 7]
+    assert epochs("best_dcgan", 100) == [1, 2, 5, *range(10, 101, 10)]
+    assert epochs("dcgan_tutorial", 1) == [1]
+    # every epoch the claims compare is on the DCGAN rows' curves
+    assert {claims.REALISTIC_EPOCH, *claims.COMPARED_EPOCHS} <= set(epochs("dcgan_tutorial", 50))
+    for name in ("best_mlp", "mlp_bce", "dcgan_svhn"):
+        assert epochs(name, 100) == []
 
 
 def test_smoke_run_scores_real_training_images_as_each_datasets_floor(smoke):

@@ -136,8 +136,9 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class FIDCallback(keras.callbacks.Callback):
-    """Every `every_epochs` epochs, puts `fid` into the logs and writes it to TensorBoard
-    at the global step.
+    """Every `every_epochs` epochs (or at the end of each epoch of `at_epochs`, 1-based),
+    puts `fid` into the logs and writes it to TensorBoard at the global step, with the
+    seconds it took as `fid_seconds`.
 
     The generator is `generator_fn(z)` when given, otherwise `model.ema_generator` when it
     is not None, otherwise `model.generator`; latent_dim defaults to `model.latent_dim`.
@@ -151,10 +152,11 @@ class FIDCallback(keras.callbacks.Callback):
     def __init__(self, generator_fn=None, every_epochs=5, num_samples=2048, dataset="mnist",
                  split="test", num_reference=None, inception_weights=None, logdir=None,
                  batch_size=50, seed=0, latent_dim=None, protocol=DEFAULT_FID_PROTOCOL,
-                 reference_source=None):
+                 reference_source=None, at_epochs=None):
         super().__init__()
         if every_epochs < 1:
             raise InputError(f"every_epochs must be at least 1, got {every_epochs}")
+        self.at_epochs = None if at_epochs is None else frozenset(at_epochs)
         if num_samples < 2:
             raise InputError(f"num_samples must be at least 2, got {num_samples}")
         data.image_shape(dataset)
@@ -200,14 +202,16 @@ class FIDCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         # An epoch cut short by a stop (a signal, a divergence) did not end: its FID would
         # be a point between epochs, and computing it would delay the stop.
-        if (epoch + 1) % self.every_epochs or getattr(self.model, "stop_training", False):
+        due = ((epoch + 1) in self.at_epochs if self.at_epochs is not None
+               else (epoch + 1) % self.every_epochs == 0)
+        if not due or getattr(self.model, "stop_training", False):
             return
         started = time.monotonic()
         value = self.compute_fid()
         if logs is not None:
             logs["fid"] = value
         if self.writer is not None:
-            # what the measurement cost, so that training time can be read without it
+            # the seconds let training time be read without the measurement's own
             # (`run_records.training_minutes`)
             with self.writer.as_default():
                 tf.summary.scalar("fid", value, step=global_step(self.model))

@@ -38,7 +38,7 @@ class Projection:
     seconds_per_step: float
     train_minutes: float
     eval_minutes: float
-    fid_curve: bool  # whether `train_minutes` includes a FID curve (`fid_curve_every`)
+    fid_curve: bool  # whether `train_minutes` includes a FID curve (`fid_curve_epochs`)
 
     @property
     def total_minutes(self):
@@ -95,13 +95,12 @@ def _project(name, preset, budget, feature_rate, work_dir):
     seconds_per_step = seconds / timed_steps
     steps = epochs * steps_per_epoch
     train_seconds = steps * seconds_per_step
-    every = reproduction.fid_curve_every(preset.replace(epochs=epochs))
-    if every:
-        train_seconds += epochs // every * reproduction.fid_curve_samples(budget) / feature_rate
+    curve = reproduction.fid_curve_epochs(preset.replace(epochs=epochs))
+    train_seconds += len(curve) * reproduction.fid_curve_samples(budget) / feature_rate
     modes = 2 if reproduction.sample_mode(preset) == "course" else 1
     eval_seconds = modes * reproduction.evaluation_sizes(budget)[0] / feature_rate
     return Projection(name, steps, seconds_per_step, train_seconds / 60,
-                      eval_seconds / 60, bool(every))
+                      eval_seconds / 60, bool(curve))
 
 
 def _print_table(projections, print_fn):
@@ -113,7 +112,6 @@ def _print_table(projections, print_fn):
                  f"{p.train_minutes:9.1f}{mark} {p.eval_minutes:9.1f} {p.total_minutes:10.1f}")
     total = sum(p.total_minutes for p in projections)
     print_fn(f"{'total':20s} {'':9s} {'':8s} {'':10s} {'':9s} {total:10.1f}  ({total / 60:.1f} h)")
-    print_fn("* with the run's FID curve (every epoch on report A's MNIST rows, ten points on "
-             "our DCGAN rows). Not counted: the test split's features the "
+    print_fn("* with the run's FID curve (`reproduction.fid_curve_epochs`). Not counted: the test split's features the "
              "first time (10,000 images a sample mode, cached afterwards), the scores computed "
              "from the features, and the steps a partly trained run has already done.")

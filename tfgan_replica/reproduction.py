@@ -334,7 +334,7 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
         "eval_seconds": round(time.time() - started, 1),
         "evaluation": scores,
     }
-    if fid_curve_every(preset):
+    if fid_curve_epochs(preset):
         steps_per_epoch = trained.step / preset.epochs
         scalars = run_records.read_scalars(run_dir / "tensorboard")
         curve = scalars.get("fid", [])
@@ -347,31 +347,38 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
     return record, trained
 
 
-def fid_curve_every(preset):
-    """Every how many epochs a preset's run logs a cheap FID (FID_CURVE_SAMPLES samples
-    against the cached test reference), 0 for none. Report A's MNIST rows: every epoch,
-    as its claims are about how quality develops over training. Our rows on the DCGAN
-    generator: ten points a run, for FID against training minutes. `preset.epochs` is
-    the run's length (`plan`)."""
-    if preset.dataset != "mnist":
-        return 0
-    if preset.report == "A":
-        return 1
-    if preset.report == "ours" and preset.generator != "mlp":
-        return max(1, preset.epochs // 10)
-    return 0
+def fid_curve_epochs(preset):
+    """The epochs (1-based) at whose end a preset's run logs a cheap FID (FID_CURVE_SAMPLES
+    samples against the cached test reference); none for most presets. `preset.epochs`
+    is the run's length (`plan`).
+
+    Report A's MNIST rows, as its claims are about how quality develops over training:
+    the WGAN every epoch (its Earth-Mover claim compares the two epoch by epoch), the
+    DCGANs at epochs 1, 2 and 5, then every max(5, epochs // 10) and at the last; here a
+    point costs about as much as a DCGAN epoch of training. Our rows on the DCGAN
+    generator at the same points, for FID against training minutes.
+    """
+    curve = preset.report == "A" or (preset.report == "ours" and preset.generator != "mlp")
+    if preset.dataset != "mnist" or not curve:
+        return []
+    last = preset.epochs
+    if preset.family == "wgan_clip":
+        return list(range(1, last + 1))
+    every = max(5, last // 10)
+    return sorted({e for e in (1, 2, 5) if e <= last} | set(range(every, last + 1, every))
+                  | {last})
 
 
 def fid_curve_samples(budget):
-    """How many samples each point of a FID curve (`fid_curve_every`) scores under `budget`."""
+    """How many samples each point of a FID curve (`fid_curve_epochs`) scores under `budget`."""
     return SMOKE_SAMPLES if budget == "smoke" else FID_CURVE_SAMPLES
 
 
 def _fid_curve_callbacks(preset, budget, run_dir, inception_weights, data_source=None,
                          split="test"):
-    if not fid_curve_every(preset):
+    if not fid_curve_epochs(preset):
         return []
-    return [callbacks.FIDCallback(every_epochs=fid_curve_every(preset),
+    return [callbacks.FIDCallback(at_epochs=fid_curve_epochs(preset),
                                 num_samples=fid_curve_samples(budget),
                                 dataset=preset.dataset, split=split,
                                 num_reference=evaluation_sizes(budget)[1],
