@@ -75,6 +75,17 @@ def test_fid_curves_where_the_claims_read_them():
         assert epochs(name, 100) == []
 
 
+def test_the_real_floor_is_a_seeded_draw_of_distinct_training_images():
+    train, _ = data.load_arrays("mnist", "train")
+    images = reproduction.real_floor_images("mnist", 100, seed=0)
+    assert images.shape == (100, 28, 28, 1) and images.dtype == np.uint8
+    flat = train.reshape(len(train), -1)
+    rows = [int(np.flatnonzero((flat == image.ravel()).all(axis=1))[0]) for image in images]
+    assert rows == sorted(set(rows))  # distinct, in the split's order
+    np.testing.assert_array_equal(reproduction.real_floor_images("mnist", 100, seed=0), images)
+    assert not np.array_equal(reproduction.real_floor_images("mnist", 100, seed=1), images)
+
+
 def test_smoke_run_scores_real_training_images_as_each_datasets_floor(smoke):
     folder, _ = smoke
     results = json.loads((folder / "results" / "results.json").read_text())

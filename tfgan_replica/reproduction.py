@@ -244,12 +244,11 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=Non
     """
     num_samples, num_reference = evaluation_sizes(budget)
     try:
-        train_images, _ = data.load_arrays(dataset, "train", source)
+        images = real_floor_images(dataset, num_samples, seed, source)
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
-    chosen = np.random.default_rng(seed).choice(len(train_images), num_samples, replace=False)
     started = time.time()
-    scores = metrics.evaluate(train_images[np.sort(chosen)], dataset=dataset, split="test",
+    scores = metrics.evaluate(images, dataset=dataset, split="test",
                               num_samples=num_samples, num_reference=num_reference,
                               inception_weights=inception_weights, seed=seed, progress=False,
                               sample_mode=(floor_sample_mode(dataset)
@@ -259,6 +258,14 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=Non
     return {"budget": budget, "seed": seed, "source": f"{dataset} train split{read_from}",
             "eval_seconds": round(time.time() - started, 1), "evaluation": scores,
             "command": f"./run.sh reproduce --budget={budget}"}
+
+
+def real_floor_images(dataset, num_samples, seed=0, source=None):
+    """The training images a real floor scores: `num_samples` drawn without replacement
+    with `seed`, in the split's order (save them to score the floor elsewhere)."""
+    train_images, _ = data.load_arrays(dataset, "train", source)
+    chosen = np.random.default_rng(seed).choice(len(train_images), num_samples, replace=False)
+    return train_images[np.sort(chosen)]
 
 
 def _run_preset(name, preset, budget, run_dir, results_dir, force, inception_weights, print_fn,
