@@ -107,7 +107,7 @@ def _evidence(name, values, metric="fid"):
 
 
 # Report A published no numbers: its claims are about quality over training, checked on the
-# per-epoch FID curves of its MNIST rows (`reproduction.fid_curve_epochs`) and their final scores.
+# FID curves of its MNIST rows (`reproduction.fid_curve_epochs`) and their final scores.
 TUTORIAL, IMPROVED, WGAN = "dcgan_tutorial", "dcgan_improved", "wgan_clip_mnist"
 REALISTIC_EPOCH = 10  # where report A calls the improved DCGAN's digits realistic
 COMPARED_EPOCHS = (5, 10, 20)  # where the two DCGANs' curves are compared

@@ -6,7 +6,7 @@
 Each preset's train step is timed here and now: a few seconds of `fit` with the
 trainer's callbacks (`benchmarks.training.FitArm`) on a throwaway copy of its networks,
 after warm-up steps that trace it. Steps and seconds a step give the training time;
-report A's rows add their FID every epoch. The evaluation is FID feature extraction of
+rows with a FID curve add its points. The evaluation is FID feature extraction of
 the generated samples, once per sample mode the preset is scored in; with the
 Inception weights given its rate is timed too, otherwise `DEFAULT_FEATURE_RATE` is used
 and the output says so. The rates are those of the machine as loaded at the time of

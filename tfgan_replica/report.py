@@ -286,7 +286,7 @@ def _plot_samples(results_dir, runs, path):
 
 
 def _plot_fid_curves(runs, path):
-    """FID per epoch of every run that logged it, on one axis."""
+    """The FID curve of every run that logged one, against epochs, on one axis."""
     series = [(name, run["fid_curve"]) for name, run in sorted(runs.items()) if run.get("fid_curve")]
     if not series:
         return None
@@ -298,7 +298,7 @@ def _plot_fid_curves(runs, path):
     axis.set_yscale("log")
     axis.set_xlabel("epoch")
     axis.set_ylabel(f"FID ({runs[series[0][0]]['fid_curve_samples']} samples)")
-    axis.set_title("FID per epoch", fontsize=10)
+    axis.set_title("FID over training", fontsize=10)
     axis.legend(fontsize=7)
     return _save(figure, path)
 

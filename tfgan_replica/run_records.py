@@ -184,7 +184,7 @@ def read_scalars(tensorboard_dir):
 def training_minutes(scalars, steps):
     """Minutes of training each of `steps` (epoch ends) took from a run's start, from its
     logged `read_scalars`: the clock the checkpoints kept (`train_seconds`), less the
-    per-epoch FID evaluations before that step (`fid_seconds`), the time the curve's own
+    FID curve's evaluations before that step (`fid_seconds`), the time the curve's own
     measurement cost. None when the run logged no clock at one of them."""
     clock = {step: seconds for step, seconds in scalars.get("train_seconds", [])}
     evaluations = scalars.get("fid_seconds", [])
