@@ -112,6 +112,13 @@ def test_report_a_claims_on_fid_curves():
     sparse_runs = {**runs, "dcgan_tutorial": {**runs["dcgan_tutorial"], "fid_curve": sparse}}
     # a curve every five epochs: the first point at or below is the bound it gives
     assert "reached by epoch 15" in claims.claim_rows_a(sparse_runs, em)[2]
+    late = [[at, step, 20.0] for at, step, _ in sparse] + [[45.0, 450, 14.0]]
+    late_runs = {**runs, "dcgan_tutorial": {**runs["dcgan_tutorial"], "fid_curve": late}}
+    assert claims.claim_rows_a(late_runs, em)[2].endswith("reached by epoch 45 (the curve's "
+                                                          "first point at or below) | holds |")
+    no_epoch_10 = [point for point in runs["dcgan_improved"]["fid_curve"] if point[0] != 10]
+    gap_runs = {**runs, "dcgan_improved": {**runs["dcgan_improved"], "fid_curve": no_epoch_10}}
+    assert claims.claim_rows_a(gap_runs, em)[2].endswith("| not yet measured |")
     runs["wgan_clip_mnist"]["evaluation"]["fid"] = 15.0  # within 1.5x of the improved's 10
     assert claims.claim_rows_a(runs, em)[5].endswith("| holds |")
     rises_then_falls = [[step, min(step, 60) / 10 - max(step - 60, 0) / 50] for step in range(1, 201)]

@@ -89,3 +89,6 @@ def test_training_minutes_leave_out_the_curves_own_evaluations():
                                         [20]) == [4.5]  # no evaluations logged: the clock
     assert run_records.training_minutes(scalars, [10, 25]) is None  # no clock at step 25
     assert run_records.training_minutes({}, [10]) is None  # a run from before the clock
+    # an epoch scored twice (resumed from an older checkpoint) is one evaluation
+    twice = {**scalars, "fid_seconds": [[10, 30.0], [10, 30.0], [20, 30.0]]}
+    assert run_records.training_minutes(twice, [10, 20, 30]) == [2.0, 4.0, 6.0]

@@ -157,6 +157,8 @@ class FIDCallback(keras.callbacks.Callback):
         if every_epochs < 1:
             raise InputError(f"every_epochs must be at least 1, got {every_epochs}")
         self.at_epochs = None if at_epochs is None else frozenset(at_epochs)
+        if self.at_epochs is not None and min(self.at_epochs, default=1) < 1:
+            raise InputError(f"at_epochs counts epochs from 1, got {sorted(self.at_epochs)}")
         if num_samples < 2:
             raise InputError(f"num_samples must be at least 2, got {num_samples}")
         data.image_shape(dataset)

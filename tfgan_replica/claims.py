@@ -112,6 +112,7 @@ TUTORIAL, IMPROVED, WGAN = "dcgan_tutorial", "dcgan_improved", "wgan_clip_mnist"
 REALISTIC_EPOCH = 10  # where report A calls the improved DCGAN's digits realistic
 COMPARED_EPOCHS = (5, 10, 20)  # where the two DCGANs' curves are compared
 EARLY_EPOCHS = 5  # the WGAN's "first epochs"
+ABOUT_50_EPOCHS = 40  # reaching realistic digits from here on is needing "about 50" epochs
 SIMILAR = 1.5  # the factor within which two final FIDs count as similar quality
 NOTE_A = ("FID over training from 2,048 samples against the test set (higher than the "
           "10,000-sample protocol's): the WGAN's every epoch, the DCGANs' at epochs 1, 2, 5 "
@@ -155,6 +156,9 @@ class CurveClaim:
 
 def _tutorial_epochs(runs, em_curve):
     tutorial, realistic = runs[TUTORIAL], fid_at(runs[IMPROVED], REALISTIC_EPOCH)
+    if realistic is None:
+        return (f"no FID of the improved DCGAN at epoch {REALISTIC_EPOCH}",
+                "not yet measured")
     reached = next((epoch for epoch, fid in epoch_fids(tutorial) if fid <= realistic), None)
     evidence = (f"tutorial FID at epochs {'/'.join(map(str, COMPARED_EPOCHS))}: "
                 f"{_fids(tutorial, COMPARED_EPOCHS)}; "
@@ -164,8 +168,10 @@ def _tutorial_epochs(runs, em_curve):
         return (evidence + f"; not reached in {tutorial['epochs']}",
                 f"consistent (not reached within {tutorial['epochs']} epochs)")
     # a curve with a point every few epochs bounds the epoch from above
-    return (evidence + f"; reached by epoch {reached} (the curve's first point at or below)",
-            f"does not hold: {reached} epochs or fewer")
+    evidence += f"; reached by epoch {reached} (the curve's first point at or below)"
+    if reached >= ABOUT_50_EPOCHS:
+        return evidence, "holds"
+    return evidence, f"does not hold: {reached} epochs or fewer"
 
 
 def _improved_faster(runs, em_curve):

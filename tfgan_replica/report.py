@@ -315,7 +315,7 @@ def _plot_fid_against_minutes(runs, path):
         fids = [fid for _, _, fid in run["fid_curve"]]
         axis.plot(run["fid_curve_minutes"], fids, marker=".", label=name)
     axis.set_yscale("log")
-    cpus = sorted({run["machine"].get("cpu", "CPU not recorded") for _, run in series})
+    cpus = sorted({run.get("machine", {}).get("cpu", "CPU not recorded") for _, run in series})
     axis.set_xlabel(f"training minutes on {', '.join(cpus)}", fontsize=8)
     axis.set_ylabel(f"FID ({series[0][1]['fid_curve_samples']} samples)")
     axis.set_title("FID against training time", fontsize=10)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan_replica import (callbacks, data, images, machine, metrics, presets, report,
+from tfgan_replica import (callbacks, claims, data, images, machine, metrics, presets, report,
                            run_records, trainer)
 from tfgan_replica.choices import BUDGETS, DATASET_SHAPES, DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
@@ -182,6 +182,7 @@ def score_protocol(protocol, preset_names=None, results_dir="results", force=Fal
                  f"({record['evaluation']['fid']:.2f} under {DEFAULT_FID_PROTOCOL})")
     _score_floors_under(protocol, sorted({preset.dataset for _, preset in runs}), results_dir,
                         force, inception_weights, print_fn)
+    print_fn(f"report: {report.write_report(results_dir)}")
     return run_records.load_results(results_dir)
 
 
@@ -244,11 +245,11 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=Non
     """
     num_samples, num_reference = evaluation_sizes(budget)
     try:
-        images = real_floor_images(dataset, num_samples, seed, source)
+        floor_images = real_floor_images(dataset, num_samples, seed, source)
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
     started = time.time()
-    scores = metrics.evaluate(images, dataset=dataset, split="test",
+    scores = metrics.evaluate(floor_images, dataset=dataset, split="test",
                               num_samples=num_samples, num_reference=num_reference,
                               inception_weights=inception_weights, seed=seed, progress=False,
                               sample_mode=(floor_sample_mode(dataset)
@@ -361,9 +362,10 @@ def fid_curve_epochs(preset):
 
     Report A's MNIST rows, as its claims are about how quality develops over training:
     the WGAN every epoch (its Earth-Mover claim compares the two epoch by epoch), the
-    DCGANs at epochs 1, 2 and 5, then every max(5, epochs // 10) and at the last; here a
-    point costs about as much as a DCGAN epoch of training. Our rows on the DCGAN
-    generator at the same points, for FID against training minutes.
+    DCGANs at epochs 1 and 2, at every epoch a claim compares, then every
+    max(5, epochs // 10) and at the last; here a point costs about as much as a DCGAN
+    epoch of training. Our rows on the DCGAN generator (and the studies' variants of
+    them) at the same points, for FID against training minutes.
     """
     curve = preset.report == "A" or (preset.report == "ours" and preset.generator != "mlp")
     if preset.dataset != "mnist" or not curve:
@@ -372,7 +374,8 @@ def fid_curve_epochs(preset):
     if preset.family == "wgan_clip":
         return list(range(1, last + 1))
     every = max(5, last // 10)
-    return sorted({e for e in (1, 2, 5) if e <= last} | set(range(every, last + 1, every))
+    compared = {1, 2, claims.REALISTIC_EPOCH, *claims.COMPARED_EPOCHS}
+    return sorted({e for e in compared if e <= last} | set(range(every, last + 1, every))
                   | {last})
 
 

@@ -184,13 +184,18 @@ def read_scalars(tensorboard_dir):
 def training_minutes(scalars, steps):
     """Minutes of training each of `steps` (epoch ends) took from a run's start, from its
     logged `read_scalars`: the clock the checkpoints kept (`train_seconds`), less the
-    FID curve's evaluations before that step (`fid_seconds`), the time the curve's own
-    measurement cost. None when the run logged no clock at one of them."""
+    FID curve's evaluations before that step (`fid_seconds`, one a step), the time the
+    curve's own measurement cost. None when the run logged no clock at one of them.
+
+    A run killed without its signal handler (a machine switched off) loses from its clock
+    the FID evaluated after its last checkpoint, which the log keeps: each such restart
+    makes the later points up to one evaluation short (~2 min on 2 cores).
+    """
     clock = {step: seconds for step, seconds in scalars.get("train_seconds", [])}
-    evaluations = scalars.get("fid_seconds", [])
+    evaluations = {step: seconds for step, seconds in scalars.get("fid_seconds", [])}
     if any(step not in clock for step in steps):
         return None
-    return [round((clock[step] - sum(s for at, s in evaluations if at < step)) / 60, 3)
+    return [round((clock[step] - sum(s for at, s in evaluations.items() if at < step)) / 60, 3)
             for step in steps]
 
 
