@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import checkpointed_values
-from tfgan_replica import checkpoints, gan, networks, presets, trainer
+from tfgan_replica import checkpoints, gan, networks, presets, run_records, trainer
 from tfgan_replica.errors import InputError
 
 STEPS_PER_EPOCH = 150
@@ -129,6 +129,29 @@ def test_sigterm_saves_mid_epoch_and_resume_finishes_that_epoch(tmp_path):
     # the time of the interrupted part is kept and this part's is added
     assert interrupted_seconds < resumed.train_seconds < interrupted_seconds + resumed_wall
     assert sorted(p.name for p in (logdir / "samples").iterdir())[-1] == f"epoch_{epochs:04d}.png"
+
+
+class _EpochEndEvaluation(keras.callbacks.Callback):
+    """Stands for the FID curve: a second of work after each epoch's checkpoint."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(1.0)
+
+
+def test_the_saved_clock_holds_the_evaluation_after_the_epochs_checkpoint(tmp_path):
+    """A run killed before its next save, or continued past its last epoch, resumes from
+    the last checkpoint: its clock must already count the epoch-end evaluation, which
+    `run_records.training_minutes` subtracts from the later clock values."""
+    options = dict(steps_per_epoch=3, export_generator=False, **_quiet())
+    trainer.train(presets.get_preset("mlp_bce").replace(epochs=1), logdir=tmp_path,
+                  extra_callbacks=[_EpochEndEvaluation()], **options)
+    (step, logged), = run_records.read_scalars(tmp_path / "tensorboard")["train_seconds"]
+    latest = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+    assert _step_of(latest) == step == 3
+    saved = tf.train.load_variable(latest, "train_seconds/.ATTRIBUTES/VARIABLE_VALUE")
+    assert saved >= logged + 1.0
+    resumed = trainer.train(logdir=tmp_path, resume=True, epochs=2, **options)
+    assert resumed.train_seconds > saved
 
 
 def test_the_stream_resumed_at_a_step_is_the_uninterrupted_stream():

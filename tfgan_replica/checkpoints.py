@@ -198,7 +198,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.step = int(checkpointer.step)
         self._strategy = None
 
-    def _save(self):
+    def save(self):
         """Adds the training time since the last save (or `fit` start), then saves."""
         self.checkpointer.step.assign(self.step)
         now = time.monotonic()
@@ -231,14 +231,29 @@ class CheckpointCallback(keras.callbacks.Callback):
         if any_worker(self.received_signal is not None, self._strategy):
             self.interrupted = True
             self.model.stop_training = True
-            self._save()
+            self.save()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.interrupted or self.model.stop_training:
             return  # interrupted (already saved) or stopped by another callback
         self.checkpointer.epoch.assign(epoch + 1)
-        self._save()
+        self.save()
 
     def on_train_end(self, logs=None):
         self.checkpointer.step.assign(self.step)
         self._restore_handlers()
+
+
+class SaveAfterEvaluations(keras.callbacks.Callback):
+    """Saves the epoch's checkpoint again after the callbacks that evaluate the run at
+    epoch ends (the FID curve), whose time the training clock counts until the next save:
+    a run killed before that save, or continued past its last epoch, keeps it on its clock.
+    """
+
+    def __init__(self, saver):
+        super().__init__()
+        self.saver = saver
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not (self.saver.interrupted or self.model.stop_training):
+            self.saver.save()

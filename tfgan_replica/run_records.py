@@ -187,9 +187,11 @@ def training_minutes(scalars, steps):
     FID curve's evaluations before that step (`fid_seconds`, one a step), the time the
     curve's own measurement cost. None when the run logged no clock at one of them.
 
-    A run killed without its signal handler (a machine switched off) loses from its clock
-    the FID evaluated after its last checkpoint, which the log keeps: each such restart
-    makes the later points up to one evaluation short (~2 min on 2 cores).
+    The checkpoint is saved again after each epoch's evaluation
+    (`checkpoints.SaveAfterEvaluations`), so a resumed run's clock counts it. Runs trained
+    before that second save lost from their clock the FID evaluated after the checkpoint they
+    resumed from (a kill, or a row continued past its last epoch), which the log keeps: each
+    such restart makes the later points up to one evaluation short (~2 min on 2 cores).
     """
     clock = {step: seconds for step, seconds in scalars.get("train_seconds", [])}
     evaluations = {step: seconds for step, seconds in scalars.get("fid_seconds", [])}

@@ -149,7 +149,8 @@ def train(preset=None, *, logdir=None, epochs=None, batch_size=None, seed=None, 
     `callbacks.GRID_SIZE`, or the resumed run's).
 
     `extra_callbacks` (e.g. `callbacks.FIDCallback`) run after each epoch's checkpoint, before
-    the epoch's summary line. Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
+    the epoch's summary line; the checkpoint is saved again after them, so that the clock
+    it keeps counts them. Raises `TrainingDiverged` when a metric becomes non-finite. On SIGINT/SIGTERM
     it saves a checkpoint after the current step and returns with `interrupted`.
     `verbose` is Keras' (default: a progress bar on a terminal, one line per epoch
     otherwise). `train_split` is the split of `data_source` trained on: "train" (the
@@ -314,8 +315,8 @@ def make_callbacks(preset, checkpointer, work_dir, writer, extra_callbacks=(), p
                    grid_size=None):
     """The callbacks `train` runs `fit` with: checkpoints and the step counter, the NaN
     guard, TensorBoard scalars (on the model's logged steps), sample grids,
-    `extra_callbacks`, the progress bar and the epoch summary (the benchmarks time `fit`
-    with exactly these)."""
+    `extra_callbacks` and a second save after them, the progress bar and the epoch summary
+    (the benchmarks time `fit` with exactly these)."""
     saver = checkpoints.CheckpointCallback(checkpointer)
     nan_guard = callbacks.NanGuard(saver)
     grid = callbacks.SampleGrid(work_dir, writer, preset.latent_dim, seed=preset.seed,
@@ -324,7 +325,9 @@ def make_callbacks(preset, checkpointer, work_dir, writer, extra_callbacks=(), p
         # the saver advances the step the others read, so it comes first
         saver, nan_guard,
         callbacks.MetricsLogger(writer, saver),
-        grid, *extra_callbacks, callbacks.ProgressBar(preset.epochs),  # the summary after it
+        grid, *extra_callbacks,
+        *([checkpoints.SaveAfterEvaluations(saver)] if extra_callbacks else []),
+        callbacks.ProgressBar(preset.epochs),  # the summary after it
         callbacks.EpochSummary(preset.epochs, saver, grid, print_fn),
     ])
 
