@@ -36,13 +36,15 @@ def _start_training(logdir, log_path):
             stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
-def _wait_for_first_checkpoint(process, logdir, log_path, timeout=180):
+def _wait_for_first_checkpoint(process, logdir, log_path, timeout=180, after=None):
+    """The newest checkpoint's path once there is one (other than `after`)."""
     deadline = time.monotonic() + timeout
-    while tf.train.latest_checkpoint(str(logdir / "checkpoints")) is None:
+    while tf.train.latest_checkpoint(str(logdir / "checkpoints")) in (None, after):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"no checkpoint appeared; training log:\n{log_path.read_text()}")
         time.sleep(0.2)
+    return tf.train.latest_checkpoint(str(logdir / "checkpoints"))
 
 
 def _weights(checkpoint_path):
@@ -100,6 +102,24 @@ def test_an_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, na
     assert sorted(got) == sorted(want) and len(got) > 20
     for key in want:  # networks, optimizer slots, EMA, random state: bit for bit
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+def test_a_run_suspended_by_sigtstp_leaves_the_pause_out_of_its_clock(tmp_path):
+    """Ctrl-Z (or kill -TSTP) while a run shares the machine: the clock its checkpoints
+    keep counts the training, not the pause."""
+    logdir, log_path = tmp_path / "run", tmp_path / "run.log"
+    process = _start_training(logdir, log_path)
+    first = _wait_for_first_checkpoint(process, logdir, log_path)
+    process.send_signal(signal.SIGTSTP)
+    time.sleep(3.0)
+    process.send_signal(signal.SIGCONT)
+    second = _wait_for_first_checkpoint(process, logdir, log_path, after=first)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    wall = os.path.getmtime(f"{second}.index") - os.path.getmtime(f"{first}.index")
+    clock = (tf.train.load_variable(second, "train_seconds/.ATTRIBUTES/VARIABLE_VALUE")
+             - tf.train.load_variable(first, "train_seconds/.ATTRIBUTES/VARIABLE_VALUE"))
+    assert wall - clock > 2.0, (wall, clock)
 
 
 def test_sigterm_saves_mid_epoch_and_resume_finishes_that_epoch(tmp_path):

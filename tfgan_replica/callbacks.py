@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_replica import data, sampling
+from tfgan_replica import data, run_clock, sampling
 from tfgan_replica.choices import DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
 from tfgan_replica.images import image_grid, save_png, to_uint8
@@ -208,7 +207,7 @@ class FIDCallback(keras.callbacks.Callback):
                else (epoch + 1) % self.every_epochs == 0)
         if not due or getattr(self.model, "stop_training", False):
             return
-        started = time.monotonic()
+        started = run_clock.now()
         value = self.compute_fid()
         if logs is not None:
             logs["fid"] = value
@@ -217,7 +216,7 @@ class FIDCallback(keras.callbacks.Callback):
             # (`run_records.training_minutes`)
             with self.writer.as_default():
                 tf.summary.scalar("fid", value, step=global_step(self.model))
-                tf.summary.scalar("fid_seconds", time.monotonic() - started,
+                tf.summary.scalar("fid_seconds", run_clock.now() - started,
                                   step=global_step(self.model))
             self.writer.flush()
 
@@ -287,10 +286,10 @@ class EpochSummary(keras.callbacks.Callback):
         self.started = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.monotonic()
+        self.started = run_clock.now()
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = " ".join(f"{k}={v:.4f}" for k, v in console_logs(self.model, logs).items())
         self.print_fn(
             f"epoch {epoch + 1}/{self.epochs} step {self.saver.step} {metrics} "
-            f"({time.monotonic() - self.started:.1f} s) samples: {self.sample_grid.last_path}")
+            f"({run_clock.now() - self.started:.1f} s) samples: {self.sample_grid.last_path}")

@@ -16,12 +16,12 @@ import os
 import signal
 import sys
 import threading
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_replica import run_clock
 from tfgan_replica.errors import InputError
 from tfgan_replica.replicas import any_worker
 
@@ -201,7 +201,7 @@ class CheckpointCallback(keras.callbacks.Callback):
     def save(self):
         """Adds the training time since the last save (or `fit` start), then saves."""
         self.checkpointer.step.assign(self.step)
-        now = time.monotonic()
+        now = run_clock.now()
         self.checkpointer.train_seconds.assign_add(now - self._clock_started)
         self._clock_started = now
         self.checkpointer.save()
@@ -209,7 +209,7 @@ class CheckpointCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.step = int(self.checkpointer.step)
         self._strategy = self.model.distribute_strategy
-        self._clock_started = time.monotonic()
+        self._clock_started = run_clock.now()
         if threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
                 self._previous_handlers[signum] = signal.signal(signum, self._on_signal)

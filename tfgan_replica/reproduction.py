@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from tfgan_replica import (callbacks, claims, data, images, machine, metrics, presets, report,
-                           run_records, trainer)
+                           run_clock, run_records, trainer)
 from tfgan_replica.choices import BUDGETS, DATASET_SHAPES, DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import protocols, weights
@@ -248,7 +247,7 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=Non
         floor_images = real_floor_images(dataset, num_samples, seed, source)
     except data.DatasetError as error:
         raise DatasetUnavailable(str(error)) from error
-    started = time.time()
+    started = run_clock.now()
     scores = metrics.evaluate(floor_images, dataset=dataset, split="test",
                               num_samples=num_samples, num_reference=num_reference,
                               inception_weights=inception_weights, seed=seed, progress=False,
@@ -257,7 +256,7 @@ def score_real_floor(dataset, budget, inception_weights=None, seed=0, source=Non
                               reference_source=source, protocol=protocol)
     read_from = "" if source is None else f" of {source}"
     return {"budget": budget, "seed": seed, "source": f"{dataset} train split{read_from}",
-            "eval_seconds": round(time.time() - started, 1), "evaluation": scores,
+            "eval_seconds": round(run_clock.now() - started, 1), "evaluation": scores,
             "command": f"./run.sh reproduce --budget={budget}"}
 
 
@@ -326,7 +325,7 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
                                                                  score_split))
     if trained.interrupted:
         raise KeyboardInterrupt(f"{preset.name} interrupted; rerun to resume it")
-    started = time.time()
+    started = run_clock.now()
     scores = metrics.evaluate(trained.export_path, dataset=preset.dataset, split=score_split,
                               num_samples=num_samples or default_samples,
                               num_reference=num_reference,
@@ -339,7 +338,7 @@ def train_and_evaluate(preset, run_dir, budget, force=False, steps_per_epoch=Non
         "resumed_at_step": trained.start_step,
         "seed": preset.seed,
         "train_seconds": round(trained.train_seconds, 1),
-        "eval_seconds": round(time.time() - started, 1),
+        "eval_seconds": round(run_clock.now() - started, 1),
         "evaluation": scores,
     }
     if fid_curve_epochs(preset):

@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 
+from tfgan_replica import run_clock
 from tfgan_replica.errors import InputError
 
 # run.sh names the command as the user typed it (`./run.sh train`) here, for the help text.
@@ -38,6 +39,7 @@ def run(main):
     # absl's help starts with __main__'s docstring; a console script's __main__ has none.
     script.__doc__ = sys.modules[main.__module__].__doc__
     sys.argv[0] = typed
+    run_clock.count_suspensions()  # Ctrl-Z pauses a run without adding to its clock
     app.run(main, flags_parser=_parse_flags)
 
 

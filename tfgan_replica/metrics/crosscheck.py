@@ -33,7 +33,6 @@ import functools
 import importlib.metadata
 import importlib.util
 import platform
-import time
 import types
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,7 +44,7 @@ import PIL
 import tensorflow as tf
 
 import tfgan_replica
-from tfgan_replica import data, machine
+from tfgan_replica import data, machine, run_clock
 from tfgan_replica.choices import FID_PROTOCOLS
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import protocols, reference, sources
@@ -324,7 +323,7 @@ def crosscheck(samples=None, protocol_names=FID_PROTOCOLS, max_images=10_000,
     our features (as `evaluate` computes them) and with the first implementation's inputs
     through the same network, and their relative difference.
     """
-    started = time.time()
+    started = run_clock.now()
     protocol_names = list(dict.fromkeys(protocol_names))
     if not protocol_names:
         raise InputError(f"choose at least one protocol of {list(FID_PROTOCOLS)}")
@@ -409,6 +408,6 @@ def crosscheck(samples=None, protocol_names=FID_PROTOCOLS, max_images=10_000,
                 **{package: _version(package) for package in PACKAGES},
             },
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seconds": round(time.time() - started, 1),
+            "seconds": round(run_clock.now() - started, 1),
         },
     }

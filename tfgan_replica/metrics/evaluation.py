@@ -5,7 +5,6 @@
 """
 
 import platform
-import time
 from datetime import datetime, timezone
 
 import keras
@@ -14,7 +13,7 @@ import PIL
 import tensorflow as tf
 
 import tfgan_replica
-from tfgan_replica import data
+from tfgan_replica import data, run_clock
 from tfgan_replica.choices import DEFAULT_FID_PROTOCOL
 from tfgan_replica.errors import InputError
 from tfgan_replica.metrics import kid, prdc, protocols, reference, sources
@@ -84,7 +83,7 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
     """
     kind = _check_arguments(source, dataset, num_samples, num_reference, sample_mode, batch_size,
                             protocol)
-    started = time.time()
+    started = run_clock.now()
     images = sources.load_samples(source, num_samples, seed)
     expected_shape = data.image_shape(dataset)
     if images.shape[1:] != expected_shape:
@@ -129,6 +128,6 @@ def evaluate(source, dataset="mnist", split="test", num_samples=10_000, num_refe
                      "keras": keras.__version__, "numpy": np.__version__,
                      "pillow": PIL.__version__, "python": platform.python_version()},
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seconds": round(time.time() - started, 1),
+        "seconds": round(run_clock.now() - started, 1),
     }
     return result
