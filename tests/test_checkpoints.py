@@ -219,6 +219,26 @@ class _CtrlCAtSecondStep(keras.callbacks.Callback):
             signal.raise_signal(signal.SIGINT)
 
 
+class _CtrlCDuringLastEvaluation(keras.callbacks.Callback):
+    """A Ctrl-C while the last epoch is evaluated, after its last step."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.params["epochs"]:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_a_ctrl_c_after_the_last_step_still_interrupts_the_run(tmp_path):
+    """No step follows to stop at: the run is saved at its end and reported interrupted, so
+    a caller (reproduce) stops instead of going on to evaluate it."""
+    options = dict(steps_per_epoch=3, export_generator=False, **_quiet())
+    stopped = trainer.train(presets.get_preset("mlp_bce").replace(epochs=2), logdir=tmp_path,
+                            extra_callbacks=[_CtrlCDuringLastEvaluation()], **options)
+    assert stopped.interrupted and stopped.step == 6 and stopped.epoch == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    resumed = trainer.train(logdir=tmp_path, resume=True, **options)
+    assert not resumed.interrupted and resumed.step == 6
+
+
 def test_console_of_a_ctrl_c_mid_epoch_and_its_resume(tmp_path, capsys):
     """The bar stops at the step reached, not the epoch's last, and the resume line counts
     epochs from 1 as the epoch lines do."""

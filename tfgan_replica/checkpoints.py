@@ -174,6 +174,7 @@ def restore_generator(generator, path, ema=False):
 
 class CheckpointCallback(keras.callbacks.Callback):
     """Saves at every epoch end, and on SIGINT/SIGTERM after the current step, then stops.
+    A signal that comes after the last step marks the run interrupted all the same.
 
     A second signal while the first is being handled falls back to the default
     behaviour (a second Ctrl-C interrupts immediately). Under multi-worker training a
@@ -240,6 +241,10 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.save()
 
     def on_train_end(self, logs=None):
+        # A signal after the last step (during the last epoch's evaluations) still stops the
+        # run: the epoch's checkpoint is saved, and whoever called `fit` must not go on.
+        if not self.interrupted and any_worker(self.received_signal is not None, self._strategy):
+            self.interrupted = True
         self.checkpointer.step.assign(self.step)
         self._restore_handlers()
 
