@@ -243,6 +243,8 @@ STUDIES = {
                                                g_optimizer=presets.adam(4e-4, beta_1=0.5))),
             "ema_0.9999": ("a slower generator average, decay 0.9999", dict(ema_decay=0.9999)),
             "batch_512": ("batch 512 (half the updates an epoch)", dict(batch_size=512)),
+            "batch_128": ("batch 128 (twice the updates an epoch, DCGAN's own batch)",
+                          dict(batch_size=128)),
             "r1_1": ("R1 penalty on reals, gamma 1 (Mescheder et al.)", dict(r1_gamma=1.0)),
             "diffaug_tc": ("DiffAugment translation + cutout on everything D sees",
                            dict(diffaug="translation,cutout")),
