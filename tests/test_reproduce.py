@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from conftest import REPO
 from tfgan_replica import (checkpoints, claims, data, presets, report, reproduction,
@@ -17,15 +16,33 @@ from tfgan_replica.errors import InputError
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory, inception_weights_path):
-    """One report B row and the SVHN DCGAN (on tfds mock data), a few steps each."""
+    """One report B row and report A's MNIST and SVHN DCGANs, a few steps each; SVHN from a
+    local .npz given as its source, so nothing reaches tfds."""
     folder = tmp_path_factory.mktemp("reproduce")
+    source = str(_fabricated_svhn(folder / "svhn.npz"))
     printed = []
-    with pytest.MonkeyPatch.context() as patch, tfds.testing.mock_data(num_examples=300):
-        patch.setattr(data, "network_available", lambda: True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data, "_load_tfds", lambda *a: pytest.fail("tfds was reached"))
         reproduction.reproduce(["mlp_bce", "dcgan_svhn", "dcgan_tutorial"], "smoke",
                                folder / "results", folder / "runs",
-                               inception_weights=str(inception_weights_path), print_fn=printed.append)
-    return folder, printed
+                               inception_weights=str(inception_weights_path),
+                               print_fn=printed.append, data_sources={"svhn": source})
+    return folder, source
+
+
+def _fabricated_svhn(path, rng=np.random.default_rng(0)):
+    """A keras-layout .npz shaped like SVHN: 32x32 RGB digits' stand-ins (bright squares on
+    noise), 300 for training (one batch of 256) and 130 for the test split."""
+    def split(count):
+        images = rng.integers(0, 60, (count, 32, 32, 3)).astype(np.uint8)
+        for image in images:
+            top, left = rng.integers(4, 16, 2)
+            image[top:top + 12, left:left + 8] = rng.integers(150, 256, 3)
+        return images, rng.integers(0, 10, count).astype(np.uint8)
+
+    (x_train, y_train), (x_test, y_test) = split(300), split(130)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
 
 
 def test_smoke_run_records_scores_with_provenance(smoke):
@@ -253,46 +270,23 @@ def test_svhn_offline_is_skipped_with_a_reason(tmp_path, monkeypatch):
     assert any(line.startswith("dcgan_svhn: skipped:") and "not downloaded" in line for line in printed)
 
 
-def _fabricated_svhn(path, rng=np.random.default_rng(0)):
-    """A keras-layout .npz shaped like SVHN: 32x32 RGB digits' stand-ins (bright squares on
-    noise), 300 for training (one batch of 256) and 130 for the test split."""
-    def split(count):
-        images = rng.integers(0, 60, (count, 32, 32, 3)).astype(np.uint8)
-        for image in images:
-            top, left = rng.integers(4, 16, 2)
-            image[top:top + 12, left:left + 8] = rng.integers(150, 256, 3)
-        return images, rng.integers(0, 10, count).astype(np.uint8)
-
-    (x_train, y_train), (x_test, y_test) = split(300), split(130)
-    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return path
-
-
-def test_svhn_rows_run_from_a_local_npz_end_to_end(tmp_path, inception_weights_path):
-    """Report A's two SVHN rows are trained on, scored against and floored by the .npz given
-    as svhn's source, and land in the table; nothing reaches tfds."""
-    source = str(_fabricated_svhn(tmp_path / "svhn.npz"))
-    printed = []
+def test_svhn_rows_run_from_a_local_npz_end_to_end(smoke):
+    """Report A's SVHN rows are trained on, scored against and floored by the .npz given as
+    svhn's source, and land in the table (the fixture fails if tfds is reached)."""
+    folder, source = smoke
     names = reproduction.default_presets({"svhn": source})
     assert {"dcgan_svhn", "wgan_clip_svhn"} <= set(names) and "mlp_bce" in names
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(data, "_load_tfds", lambda *a: pytest.fail("tfds was reached"))
-        results = reproduction.reproduce(
-            ["dcgan_svhn", "wgan_clip_svhn"], "smoke", tmp_path / "results", tmp_path / "runs",
-            inception_weights=str(inception_weights_path), print_fn=printed.append,
-            data_sources={"svhn": source})
-    for name in ("dcgan_svhn", "wgan_clip_svhn"):
-        run = results["runs"][name]
-        provenance = run["evaluation"]["provenance"]
-        assert run["evaluation"]["fid"] > 0 and provenance["dataset"] == "svhn"
-        assert provenance["reference_source"] == source
-        assert run["command"].endswith(f"--data_sources=svhn={source}")
-        assert (tmp_path / "runs" / "smoke" / name / "generator").is_dir()
+    results = json.loads((folder / "results" / "results.json").read_text())
+    run = results["runs"]["dcgan_svhn"]
+    provenance = run["evaluation"]["provenance"]
+    assert run["evaluation"]["fid"] > 0 and provenance["dataset"] == "svhn"
+    assert provenance["reference_source"] == source
+    assert run["command"].endswith(f"--data_sources=svhn={source}")
+    assert (folder / "runs" / "smoke" / "dcgan_svhn" / "generator").is_dir()
     floor = results["floors"]["svhn"]
     assert floor["source"] == f"svhn train split of {source}" and floor["evaluation"]["fid"] >= 0
-    table = (tmp_path / "results" / "README.md").read_text()
-    assert "dcgan_svhn" in table and "wgan_clip_svhn" in table
-    assert (tmp_path / "results" / "samples" / "real_svhn.png").is_file()
+    assert "dcgan_svhn" in (folder / "results" / "README.md").read_text()
+    assert (folder / "results" / "samples" / "real_svhn.png").is_file()
 
 
 def test_a_wrong_data_source_fails_before_any_work(tmp_path):
