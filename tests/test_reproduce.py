@@ -16,15 +16,15 @@ from tfgan_replica.errors import InputError
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory, inception_weights_path):
-    """One report B row and report A's MNIST and SVHN DCGANs, a few steps each; SVHN from a
-    local .npz given as its source, so nothing reaches tfds."""
+    """One report B row and report A's MNIST DCGAN and two SVHN rows, a few steps each; SVHN
+    from a local .npz given as its source, so nothing reaches tfds."""
     folder = tmp_path_factory.mktemp("reproduce")
     source = str(_fabricated_svhn(folder / "svhn.npz"))
     printed = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(data, "_load_tfds", lambda *a: pytest.fail("tfds was reached"))
-        reproduction.reproduce(["mlp_bce", "dcgan_svhn", "dcgan_tutorial"], "smoke",
-                               folder / "results", folder / "runs",
+        reproduction.reproduce(["mlp_bce", "dcgan_svhn", "wgan_clip_svhn", "dcgan_tutorial"],
+                               "smoke", folder / "results", folder / "runs",
                                inception_weights=str(inception_weights_path),
                                print_fn=printed.append, data_sources={"svhn": source})
     return folder, source
@@ -48,7 +48,7 @@ def _fabricated_svhn(path, rng=np.random.default_rng(0)):
 def test_smoke_run_records_scores_with_provenance(smoke):
     folder, _ = smoke
     results = json.loads((folder / "results" / "results.json").read_text())
-    assert sorted(results["runs"]) == ["dcgan_svhn", "dcgan_tutorial", "mlp_bce"]
+    assert sorted(results["runs"]) == ["dcgan_svhn", "dcgan_tutorial", "mlp_bce", "wgan_clip_svhn"]
     run = results["runs"]["mlp_bce"]
     assert run["budget"] == "smoke" and run["steps"] == reproduction.SMOKE_STEPS
     scores = run["evaluation"]
@@ -277,15 +277,17 @@ def test_svhn_rows_run_from_a_local_npz_end_to_end(smoke):
     names = reproduction.default_presets({"svhn": source})
     assert {"dcgan_svhn", "wgan_clip_svhn"} <= set(names) and "mlp_bce" in names
     results = json.loads((folder / "results" / "results.json").read_text())
-    run = results["runs"]["dcgan_svhn"]
-    provenance = run["evaluation"]["provenance"]
-    assert run["evaluation"]["fid"] > 0 and provenance["dataset"] == "svhn"
-    assert provenance["reference_source"] == source
-    assert run["command"].endswith(f"--data_sources=svhn={source}")
-    assert (folder / "runs" / "smoke" / "dcgan_svhn" / "generator").is_dir()
+    table = (folder / "results" / "README.md").read_text()
+    for name in ("dcgan_svhn", "wgan_clip_svhn"):
+        run = results["runs"][name]
+        provenance = run["evaluation"]["provenance"]
+        assert run["evaluation"]["fid"] > 0 and provenance["dataset"] == "svhn"
+        assert provenance["reference_source"] == source
+        assert run["command"].endswith(f"--data_sources=svhn={source}")
+        assert (folder / "runs" / "smoke" / name / "generator").is_dir()
+        assert f"| {name} |" in table
     floor = results["floors"]["svhn"]
     assert floor["source"] == f"svhn train split of {source}" and floor["evaluation"]["fid"] >= 0
-    assert "dcgan_svhn" in (folder / "results" / "README.md").read_text()
     assert (folder / "results" / "samples" / "real_svhn.png").is_file()
 
 
