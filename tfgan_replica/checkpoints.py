@@ -174,9 +174,9 @@ def restore_generator(generator, path, ema=False):
 
 class CheckpointCallback(keras.callbacks.Callback):
     """Saves at every epoch end, and on SIGINT/SIGTERM after the current step, then stops.
-    A signal that comes after the last step marks the run interrupted all the same.
 
-    A second signal while the first is being handled falls back to the default
+    A signal that comes after the last step marks the run interrupted all the same. A
+    second signal while the first is being handled falls back to the default
     behaviour (a second Ctrl-C interrupts immediately). Under multi-worker training a
     signal to any worker stops all of them after the same step, and every worker saves
     (the chief into the run, the others into their scratch folders): the protocol of
