@@ -119,8 +119,18 @@ def test_report_a_claims_on_fid_curves():
     no_epoch_10 = [point for point in runs["dcgan_improved"]["fid_curve"] if point[0] != 10]
     gap_runs = {**runs, "dcgan_improved": {**runs["dcgan_improved"], "fid_curve": no_epoch_10}}
     assert claims.claim_rows_a(gap_runs, em)[2].endswith("| not yet measured |")
-    runs["wgan_clip_mnist"]["evaluation"]["fid"] = 15.0  # within 1.5x of the improved's 10
-    assert claims.claim_rows_a(runs, em)[5].endswith("| holds |")
+    runs["wgan_clip_mnist"]["fid_curve"][-1][2] = 15.0  # within 1.5x of the improved's 10
+    assert claims.claim_rows_a(runs, em)[5].endswith(
+        "| FID at epoch 20 (both curves): 15.0 vs 10.0 | holds |")
+    longer = _curve_run("dcgan_improved", improved + [3.0] * 30)  # its final FID is 3.0
+    longer_runs = {**runs, "dcgan_improved": longer}
+    assert claims.claim_rows_a(longer_runs, em)[5].endswith("15.0 vs 10.0 | holds |")
+    every_tenth = [point for point in longer["fid_curve"] if point[0] % 10 == 0 and point[0] != 20]
+    no_epoch_20 = {**runs, "dcgan_improved": {**longer, "fid_curve": every_tenth}}
+    assert claims.claim_rows_a(no_epoch_20, em)[5].endswith(
+        "| final FID 36.0 vs 3.0 after 20 and 50 epochs | does not hold |")
+    assert ("recall 0.700 vs 0.500, coverage 0.400 vs 0.500 (WGAN vs improved DCGAN, final "
+            "scores after 20 and 50 epochs) | does not hold |") in claims.claim_rows_a(longer_runs, em)[7]
     rises_then_falls = [[step, min(step, 60) / 10 - max(step - 60, 0) / 50] for step in range(1, 201)]
     assert claims.claim_rows_a(runs, rises_then_falls)[6].endswith(
         "| holds from epoch 7 (the estimate's peak) on, not before |")  # epoch means peak at 7
