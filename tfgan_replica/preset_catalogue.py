@@ -28,8 +28,8 @@ register(Preset(
     simultaneous=True,
     note="Report A's baseline: the TensorFlow DCGAN tutorial, BCE, Adam 1e-4, batch 256, "
          "50 epochs, and the tutorial's own step (both networks updated from one forward "
-         "pass). The tutorial_step study measures the package's alternating step beside "
-         "it (results/ablations.md).",
+         "pass). The tutorial_step study measured the package's alternating step beside "
+         "it: no difference beyond noise at 5 epochs (results/ablations.md).",
 ))
 register(Preset(
     name="dcgan_improved",
